@@ -1,0 +1,2 @@
+//! The `nexus-bench` binary.
+fn main() {}

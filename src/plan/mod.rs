@@ -1,0 +1,524 @@
+//! The validated plan: what the engine runs, built once from a scenario file by
+//! [`crate::scenario`] and immutable afterwards.
+//!
+//! Everything here is already checked and compiled (templates, regexes, status ranges, SLO
+//! limits in canonical units), so nothing downstream re-validates and nothing on the hot path
+//! parses text.
+
+pub mod template;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, Method};
+use regex::Regex;
+
+pub use template::{Template, VarId};
+
+/// Index of a request (a standalone request or one step of a flow) in [`Plan::requests`].
+/// Every request has its own metrics key, its `name`.
+pub type RequestId = usize;
+
+/// A validated, runnable scenario.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Scenario name: the result folder's name and the key baselines are matched on.
+    pub name: String,
+    /// Free text shown in reports.
+    pub description: String,
+    /// Where the plan came from.
+    pub source: Source,
+    /// Where the load goes.
+    pub target: Target,
+    /// How much load, and how it changes over time.
+    pub load: Load,
+    /// Every distinct request, standalone or flow step, in file order.
+    pub requests: Vec<RequestSpec>,
+    /// The weighted mix a user (closed model) or an arrival (open model) draws from.
+    pub mix: Vec<MixItem>,
+    /// Names of the variables that `extract` fills, indexed by [`VarId`].
+    pub variables: Vec<String>,
+    /// CSV data sets that templates read rows from.
+    pub data: Vec<DataSet>,
+    /// The objectives the run is judged by.
+    pub slos: Vec<Slo>,
+    /// Responses larger than this are cut off and counted as `body_too_large`.
+    pub max_body_bytes: usize,
+}
+
+/// The scenario file a plan was built from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Path as given on the command line.
+    pub file: PathBuf,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// The target service.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL or the embedded reference target.
+    pub base: TargetBase,
+    /// Headers sent with every request (request headers override them).
+    pub headers: Vec<(HeaderName, Template)>,
+    /// Speak HTTP/2 (prior knowledge, h2c) instead of HTTP/1.1.
+    pub http2: bool,
+    /// Time allowed to open a TCP connection.
+    pub connect_timeout: Duration,
+}
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetBase {
+    /// A real service, e.g. `http://127.0.0.1:8080` (no trailing slash).
+    Url(String),
+    /// `embedded:<api>`: nexus-bench starts its reference server (`serve --api <api>`) as a
+    /// child process and points the run at it. `api` is `supervisor`, `mesh`, `cache` or `all`.
+    Embedded {
+        /// Which reference API to serve.
+        api: String,
+        /// Extra arguments for `nexus-bench serve` (fault knobs such as `--slowdown 1.2`).
+        args: Vec<String>,
+    },
+}
+
+/// The load model and its profile over time.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Open (arrival rate) or closed (virtual users).
+    pub model: LoadModel,
+    /// Level over time: requests per second (open) or users (closed). Includes the warm-up.
+    pub profile: Profile,
+    /// The first part of `profile` that is measured but excluded from summaries and SLOs.
+    pub warmup: Duration,
+    /// After the profile ends, in-flight requests get this long to finish before they are
+    /// cancelled (and counted as such).
+    pub drain: Duration,
+}
+
+/// The two load models.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadModel {
+    /// Arrivals at a scheduled rate, whatever the target's speed. Latency is measured from each
+    /// request's intended start (coordinated-omission correct).
+    Open {
+        /// Arrivals that would exceed this many requests in flight are not sent and are
+        /// counted as `dropped`.
+        max_in_flight: usize,
+    },
+    /// A fixed (or ramped) number of virtual users, each with its own connection, each
+    /// running iterations back to back.
+    Closed {
+        /// Pause between a user's iterations.
+        think_time: Duration,
+    },
+}
+
+/// A piecewise-linear level over time: `start`, then each stage moves linearly to its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Level at time zero.
+    pub start: f64,
+    /// Consecutive stages.
+    pub stages: Vec<Stage>,
+}
+
+/// One stage of a [`Profile`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    /// How long the stage lasts.
+    pub duration: Duration,
+    /// Level reached at the end of the stage.
+    pub target: f64,
+}
+
+impl Profile {
+    /// A constant level for `duration`.
+    pub fn constant(level: f64, duration: Duration) -> Self {
+        Profile {
+            start: level,
+            stages: vec![Stage {
+                duration,
+                target: level,
+            }],
+        }
+    }
+
+    /// Total length of the profile.
+    pub fn duration(&self) -> Duration {
+        self.stages.iter().map(|s| s.duration).sum()
+    }
+
+    /// The highest level the profile reaches.
+    pub fn peak(&self) -> f64 {
+        self.stages
+            .iter()
+            .map(|s| s.target)
+            .fold(self.start, f64::max)
+    }
+
+    /// The level at `t` from the start (the last target after the end).
+    pub fn level_at(&self, t: Duration) -> f64 {
+        let mut from = self.start;
+        let mut elapsed = Duration::ZERO;
+        for stage in &self.stages {
+            if t < elapsed + stage.duration {
+                let frac = (t - elapsed).as_secs_f64() / stage.duration.as_secs_f64();
+                return from + (stage.target - from) * frac;
+            }
+            elapsed += stage.duration;
+            from = stage.target;
+        }
+        from
+    }
+
+    /// The number of events the level (as a rate per second) schedules in `[0, t)`: the
+    /// integral of the profile.
+    pub fn integral(&self, t: Duration) -> f64 {
+        let t = t.as_secs_f64();
+        let mut from = self.start;
+        let mut begin = 0.0;
+        let mut total = 0.0;
+        for stage in &self.stages {
+            let d = stage.duration.as_secs_f64();
+            if t <= begin {
+                break;
+            }
+            let span = (t - begin).min(d);
+            let slope = if d > 0.0 {
+                (stage.target - from) / d
+            } else {
+                0.0
+            };
+            total += from * span + 0.5 * slope * span * span;
+            begin += d;
+            from = stage.target;
+        }
+        if t > begin {
+            total += from * (t - begin);
+        }
+        total
+    }
+
+    /// The time at which the `n`-th event (0-based) of a rate profile is due: the smallest
+    /// `t` with `integral(t) >= n`, or `None` if the profile ends first.
+    pub fn time_of_event(&self, n: f64) -> Option<Duration> {
+        let mut from = self.start;
+        let mut begin = 0.0;
+        let mut done = 0.0;
+        for stage in &self.stages {
+            let d = stage.duration.as_secs_f64();
+            let slope = if d > 0.0 {
+                (stage.target - from) / d
+            } else {
+                0.0
+            };
+            let area = from * d + 0.5 * slope * d * d;
+            if done + area >= n && area > 0.0 {
+                let need = n - done;
+                // Solve from*x + slope/2*x^2 = need for x in [0, d].
+                let x = if slope.abs() < 1e-12 {
+                    need / from
+                } else {
+                    let disc = (from * from + 2.0 * slope * need).max(0.0);
+                    (-from + disc.sqrt()) / slope
+                };
+                return Some(Duration::from_secs_f64(begin + x.clamp(0.0, d)));
+            }
+            done += area;
+            begin += d;
+            from = stage.target;
+        }
+        None
+    }
+}
+
+/// One request: a standalone request or a step of a flow.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// Metrics key, unique in the plan.
+    pub name: String,
+    /// The flow this request is a step of, if any.
+    pub flow: Option<String>,
+    /// What to send.
+    pub action: Action,
+    /// Time allowed from send to the end of the response body.
+    pub timeout: Duration,
+    /// What a successful response looks like.
+    pub expect: Expect,
+    /// Values taken from the response into variables for later steps.
+    pub extract: Vec<Extraction>,
+}
+
+/// What a request does on the wire.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// An HTTP request.
+    Http(HttpRequest),
+}
+
+/// An HTTP request template.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// A path (joined to the target's base URL) or an absolute `http://` URL.
+    pub url: Template,
+    /// Extra headers, after the target's defaults.
+    pub headers: Vec<(HeaderName, Template)>,
+    /// The body.
+    pub body: Body,
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// Text rendered per request, with its content type (`application/json` for JSON tables).
+    Template {
+        /// The body text.
+        text: Template,
+        /// `Content-Type` header value, unless the request sets one.
+        content_type: Option<String>,
+    },
+    /// Fixed bytes, read from a file when the plan was built.
+    Bytes {
+        /// The body.
+        bytes: Bytes,
+        /// `Content-Type` header value, unless the request sets one.
+        content_type: Option<String>,
+    },
+}
+
+/// Expectations on a response. Any failure is counted as an error of kind
+/// `unexpected_status` (status) or `expectation_failed` (body, JSON).
+#[derive(Debug, Clone)]
+pub struct Expect {
+    /// Accepted status codes, as inclusive ranges. Default: `200..=399`.
+    pub status: Vec<(u16, u16)>,
+    /// Substrings the body must contain.
+    pub body_contains: Vec<String>,
+    /// JSON pointers and the values they must equal.
+    pub json: Vec<(String, serde_json::Value)>,
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Expect {
+            status: vec![(200, 399)],
+            body_contains: Vec::new(),
+            json: Vec::new(),
+        }
+    }
+}
+
+impl Expect {
+    /// Whether the body must be read and kept (not just drained) to check these.
+    pub fn needs_body(&self) -> bool {
+        !self.body_contains.is_empty() || !self.json.is_empty()
+    }
+
+    /// Whether `status` is accepted.
+    pub fn status_ok(&self, status: u16) -> bool {
+        self.status
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&status))
+    }
+}
+
+/// A value extracted from a response into a variable.
+#[derive(Debug, Clone)]
+pub struct Extraction {
+    /// The variable filled.
+    pub var: VarId,
+    /// Where the value comes from.
+    pub from: ExtractFrom,
+}
+
+/// Sources of extracted values.
+#[derive(Debug, Clone)]
+pub enum ExtractFrom {
+    /// A JSON pointer into the body (`/id`, `/items/0/name`). Strings are taken without quotes.
+    Json(String),
+    /// A response header.
+    Header(HeaderName),
+    /// The first capture group (or the whole match) of a regex over the body.
+    Regex(Regex),
+}
+
+/// One weighted entry of the mix.
+#[derive(Debug, Clone)]
+pub struct MixItem {
+    /// Relative weight (> 0).
+    pub weight: u32,
+    /// What one iteration runs.
+    pub run: MixRun,
+}
+
+/// What an iteration runs.
+#[derive(Debug, Clone)]
+pub enum MixRun {
+    /// One request.
+    Request(RequestId),
+    /// A named flow: steps in order; a failed step ends the iteration.
+    Flow {
+        /// Flow name.
+        name: String,
+        /// Steps, in order.
+        steps: Vec<RequestId>,
+    },
+}
+
+/// A CSV data file whose rows templates read (`{{ data.column }}`).
+#[derive(Debug, Clone)]
+pub struct DataSet {
+    /// Path, for messages.
+    pub file: PathBuf,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows (each as long as `columns`).
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A service-level objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    /// The key as written (`assign.latency.p99`).
+    pub key: String,
+    /// The request name it applies to, or `None` for all requests together.
+    pub request: Option<String>,
+    /// What is measured.
+    pub metric: Metric,
+    /// How the observed value must compare to the limit.
+    pub op: Op,
+    /// The limit in the metric's canonical unit (see [`Metric::unit`]).
+    pub limit: f64,
+}
+
+/// Measurable quantities an SLO can name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Metric {
+    /// Latency (from intended start in the open model, from send in the closed model).
+    Latency(Stat),
+    /// Service time: from the actual send to the end of the response.
+    ServiceTime(Stat),
+    /// Failed requests / completed requests (ratio).
+    ErrorRate,
+    /// Completed requests per second over the measured duration.
+    Throughput,
+    /// Requests passing their expectations / completed requests (ratio).
+    ExpectPassRate,
+}
+
+/// A statistic of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    /// A percentile in (0, 100].
+    Percentile(f64),
+    /// The arithmetic mean.
+    Mean,
+    /// The minimum.
+    Min,
+    /// The maximum.
+    Max,
+}
+
+/// Canonical units of metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Milliseconds.
+    Millis,
+    /// A ratio in `[0, 1]`, shown as a percentage.
+    Ratio,
+    /// Events per second.
+    PerSec,
+}
+
+impl Metric {
+    /// The unit of the metric's values and limits.
+    pub fn unit(&self) -> Unit {
+        match self {
+            Metric::Latency(_) | Metric::ServiceTime(_) => Unit::Millis,
+            Metric::ErrorRate | Metric::ExpectPassRate => Unit::Ratio,
+            Metric::Throughput => Unit::PerSec,
+        }
+    }
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Op {
+    /// Whether `observed op limit` holds.
+    pub fn holds(self, observed: f64, limit: f64) -> bool {
+        match self {
+            Op::Lt => observed < limit,
+            Op::Le => observed <= limit,
+            Op::Gt => observed > limit,
+            Op::Ge => observed >= limit,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_profile_integrates_linearly() {
+        let p = Profile::constant(1000.0, Duration::from_secs(10));
+        assert_eq!(p.integral(Duration::from_secs(10)), 10_000.0);
+        assert_eq!(p.time_of_event(500.0), Some(Duration::from_millis(500)));
+        assert_eq!(p.time_of_event(10_001.0), None);
+    }
+
+    #[test]
+    fn ramp_schedule_matches_closed_form() {
+        // 0 → 100/s over 10 s: integral is 50 t², total 500 events.
+        let p = Profile {
+            start: 0.0,
+            stages: vec![Stage {
+                duration: Duration::from_secs(10),
+                target: 100.0,
+            }],
+        };
+        assert!((p.integral(Duration::from_secs(10)) - 500.0).abs() < 1e-9);
+        assert!((p.level_at(Duration::from_secs(5)) - 50.0).abs() < 1e-9);
+        // Event 125 is due at t where 5 t² = 125 → t = 5 s.
+        let t = p.time_of_event(125.0).unwrap().as_secs_f64();
+        assert!((t - 5.0).abs() < 1e-6, "{t}");
+        assert_eq!(p.peak(), 100.0);
+    }
+
+    #[test]
+    fn ops() {
+        assert!(Op::Lt.holds(1.0, 2.0));
+        assert!(!Op::Lt.holds(2.0, 2.0));
+        assert!(Op::Le.holds(2.0, 2.0));
+        assert!(Op::Gt.holds(3.0, 2.0));
+        assert!(!Op::Ge.holds(1.0, 2.0));
+    }
+}

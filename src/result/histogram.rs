@@ -1,0 +1,136 @@
+//! Histogram storage: creation with the project-wide range and precision, lossless
+//! serialization (HdrHistogram V2 + deflate + base64) and summaries.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Summary, WindowSummary};
+
+/// Latency histogram in microseconds.
+pub type Hist = Histogram<u64>;
+
+/// Highest recordable value: one hour in microseconds. Larger values are clamped.
+pub const MAX_US: u64 = 3_600_000_000;
+
+/// A new empty histogram: 1 µs to one hour, 3 significant digits.
+pub fn new_histogram() -> Hist {
+    Histogram::new_with_bounds(1, MAX_US, 3).expect("valid bounds")
+}
+
+/// A histogram serialized as HdrHistogram V2 (deflate) in base64: the form HdrHistogram's own
+/// tools read in interval logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(transparent)]
+pub struct EncodedHistogram(pub String);
+
+impl fmt::Debug for EncodedHistogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EncodedHistogram({} chars)", self.0.len())
+    }
+}
+
+impl EncodedHistogram {
+    /// Serializes `h`.
+    pub fn encode(h: &Hist) -> Self {
+        let mut buf = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(h, &mut buf)
+            .expect("serializing to memory cannot fail");
+        EncodedHistogram(STANDARD.encode(buf))
+    }
+
+    /// Deserializes; an empty string is an empty histogram.
+    pub fn decode(&self) -> Result<Hist, String> {
+        if self.0.is_empty() {
+            return Ok(new_histogram());
+        }
+        let bytes = STANDARD
+            .decode(&self.0)
+            .map_err(|e| format!("histogram is not base64: {e}"))?;
+        let h: Hist = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+        // Re-home into the standard bounds so histograms from any writer add together.
+        let mut out = new_histogram();
+        out.add(&h)
+            .map_err(|e| format!("histogram out of range: {e:?}"))?;
+        Ok(out)
+    }
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl Summary {
+    /// Summary of `h` (µs) in milliseconds.
+    pub fn of(h: &Hist) -> Self {
+        if h.is_empty() {
+            return Summary::default();
+        }
+        Summary {
+            count: h.len(),
+            min: ms(h.min()),
+            mean: h.mean() / 1000.0,
+            stdev: h.stdev() / 1000.0,
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p99_9: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+impl WindowSummary {
+    /// Percentiles of `h` (µs) in milliseconds.
+    pub fn of(h: &Hist) -> Self {
+        if h.is_empty() {
+            return WindowSummary::default();
+        }
+        WindowSummary {
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+            mean: h.mean() / 1000.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_losslessly() {
+        let mut h = new_histogram();
+        for v in [1u64, 150, 999, 12_345, 2_000_000] {
+            h.record(v).unwrap();
+        }
+        let back = EncodedHistogram::encode(&h).decode().unwrap();
+        assert_eq!(back, h);
+        assert_eq!(EncodedHistogram::default().decode().unwrap().len(), 0);
+        assert!(EncodedHistogram("!!".into()).decode().is_err());
+    }
+
+    #[test]
+    fn summary_in_ms() {
+        let mut h = new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 1000).unwrap();
+        }
+        let s = Summary::of(&h);
+        assert_eq!(s.count, 1000);
+        assert!((s.p50 - 500.0).abs() < 1.0, "{}", s.p50);
+        assert!((s.p99 - 990.0).abs() < 1.0, "{}", s.p99);
+        assert!((s.max - 1000.0).abs() < 1.0);
+    }
+}

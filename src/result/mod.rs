@@ -1,0 +1,344 @@
+//! The result file (`result.json`): the contract every later stage reads — reports,
+//! SLO checks, baseline comparison and merging of distributed runs.
+//!
+//! The format is versioned by [`SCHEMA_VERSION`] and described by the committed JSON Schema
+//! `schema/result.schema.json` (generated from these types: `nexus-bench schema result`).
+//! Field names carry their unit (`_ms`, `_us`, `_per_sec`). Histograms are stored losslessly
+//! (HdrHistogram V2, deflate-compressed, base64), so results merge and compare exactly.
+
+mod histogram;
+mod io;
+mod merge;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use histogram::{EncodedHistogram, Hist, new_histogram};
+pub use io::{ResultIoError, load, save_atomic};
+pub use merge::{MergeError, merge};
+
+/// Version of the result format. Bump on any change that a reader of an older file could
+/// misread; readers refuse versions they do not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run (or the merge of several runs of the same scenario).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunResult {
+    /// Format version: [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The program that wrote the file.
+    pub tool: Tool,
+    /// The scenario run.
+    pub scenario: ScenarioInfo,
+    /// Where the run was made (one entry per machine for a merged result).
+    pub hosts: Vec<HostInfo>,
+    /// Start of the run (wall clock, RFC 3339, UTC).
+    pub started_at: String,
+    /// Start of the run as Unix milliseconds.
+    pub start_unix_ms: i64,
+    /// The load that was asked for.
+    pub load: LoadInfo,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// Measured time after the warm-up, in milliseconds: the denominator of throughputs.
+    pub measured_ms: f64,
+    /// Totals over the measured period (warm-up excluded).
+    pub totals: Totals,
+    /// All requests together, measured period only.
+    pub overall: EndpointStats,
+    /// Per request name (flow steps included), measured period only, in scenario order.
+    pub endpoints: Vec<EndpointStats>,
+    /// One entry per wall-clock second, warm-up included (and flagged).
+    pub timeseries: Vec<Second>,
+    /// SLO verdicts.
+    pub slos: Vec<SloResult>,
+    /// `pass` when every SLO held, `fail` otherwise.
+    pub verdict: Verdict,
+    /// A few distinct error messages per kind, for diagnosis.
+    pub error_samples: Vec<ErrorSample>,
+    /// Warnings about the run itself (e.g. the generator fell behind its schedule).
+    pub warnings: Vec<String>,
+}
+
+/// The writer of a result.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Always `nexus-bench`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// What was run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioInfo {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario description.
+    pub description: String,
+    /// Scenario file path as given.
+    pub file: String,
+    /// SHA-256 of the scenario file.
+    pub sha256: String,
+    /// The target the load went to (a URL, or `embedded:<api>`), without secrets.
+    pub target: String,
+}
+
+/// The machine a run was made on.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HostInfo {
+    /// Host name.
+    pub hostname: String,
+    /// Operating system and architecture.
+    pub os: String,
+    /// Logical CPUs.
+    pub cpus: usize,
+    /// Generator worker threads used.
+    pub threads: usize,
+}
+
+/// The load settings of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LoadInfo {
+    /// `open` or `closed`.
+    pub model: String,
+    /// Level at the start: requests per second (open) or users (closed).
+    pub start: f64,
+    /// Stages of the profile, warm-up included.
+    pub stages: Vec<StageInfo>,
+    /// Warm-up length in milliseconds.
+    pub warmup_ms: f64,
+    /// Total profile length in milliseconds (warm-up included).
+    pub duration_ms: f64,
+    /// Open model: cap on requests in flight.
+    pub max_in_flight: Option<u64>,
+    /// Closed model: pause between iterations, in milliseconds.
+    pub think_time_ms: Option<f64>,
+    /// HTTP version used (`http1` or `http2`).
+    pub protocol: String,
+}
+
+/// One stage of the load profile.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StageInfo {
+    /// Stage length in milliseconds.
+    pub duration_ms: f64,
+    /// Level reached at the end.
+    pub target: f64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still running: this is a checkpoint.
+    Running,
+    /// Ran to the end.
+    Completed,
+    /// Stopped early by Ctrl-C or a signal; the numbers cover the part that ran.
+    Interrupted,
+}
+
+/// Request totals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Totals {
+    /// Requests that completed (successfully or not).
+    pub requests: u64,
+    /// Of those, how many failed (any error kind).
+    pub errors: u64,
+    /// Open model: arrivals not sent because `max_in_flight` was reached.
+    pub dropped: u64,
+    /// Requests still in flight when the drain period ended, abandoned.
+    pub cancelled: u64,
+    /// `requests / measured seconds`.
+    pub throughput_per_sec: f64,
+    /// `errors / requests` (0 when there were none).
+    pub error_rate: f64,
+}
+
+/// Statistics of one request name (or of all requests, in [`RunResult::overall`]).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointStats {
+    /// Request name (`*` for the overall entry).
+    pub name: String,
+    /// The flow it is a step of, if any.
+    pub flow: Option<String>,
+    /// Completed requests.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Requests per second over the measured period.
+    pub throughput_per_sec: f64,
+    /// Responses by HTTP status code.
+    pub status: BTreeMap<String, u64>,
+    /// Failures by error kind (see [`crate::engine::ErrorKind`] names).
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Latency: from intended start (open model) or from send (closed model).
+    pub latency_ms: Summary,
+    /// Service time: from the actual send to the end of the response.
+    pub service_time_ms: Summary,
+    /// The full distributions.
+    pub histograms: Histograms,
+}
+
+/// Serialized distributions, in microseconds.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Histograms {
+    /// Latency histogram (µs), HdrHistogram V2 deflate, base64.
+    pub latency_us: EncodedHistogram,
+    /// Service-time histogram (µs), HdrHistogram V2 deflate, base64.
+    pub service_time_us: EncodedHistogram,
+}
+
+/// Summary statistics of a distribution, in milliseconds (µs resolution).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Number of samples.
+    pub count: u64,
+    /// Minimum.
+    pub min: f64,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub stdev: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p99_9: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// One wall-clock second of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Second {
+    /// Unix time of the start of the second.
+    pub unix_s: i64,
+    /// Seconds since the start of the run (may be negative after a merge).
+    pub offset_s: i64,
+    /// Whether this second is part of the warm-up.
+    pub warmup: bool,
+    /// Requests completed in this second.
+    pub requests: u64,
+    /// Of those, failed.
+    pub errors: u64,
+    /// Arrivals dropped (open model).
+    pub dropped: u64,
+    /// Most requests in flight at once during the second.
+    pub in_flight_max: u64,
+    /// Active virtual users (closed) or scheduled rate (open) at the end of the second.
+    pub load_level: f64,
+    /// Latency percentiles of this second, all requests.
+    pub latency_ms: WindowSummary,
+    /// Per request name (only names with traffic in this second).
+    pub endpoints: Vec<SecondEndpoint>,
+}
+
+/// Percentiles of one second, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSummary {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// One request name within one second.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecondEndpoint {
+    /// Request name.
+    pub name: String,
+    /// Requests completed.
+    pub requests: u64,
+    /// Of those, failed.
+    pub errors: u64,
+    /// Latency percentiles.
+    pub latency_ms: WindowSummary,
+    /// The second's latency histogram (µs), HdrHistogram V2 deflate, base64.
+    pub latency_us: EncodedHistogram,
+}
+
+/// The verdict of one SLO.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SloResult {
+    /// The key as written in the scenario (`assign.latency.p99`).
+    pub key: String,
+    /// The metric without the request prefix (`latency.p99`).
+    pub metric: String,
+    /// The request name, or null for all requests.
+    pub request: Option<String>,
+    /// `<`, `<=`, `>` or `>=`.
+    pub op: String,
+    /// The limit in `unit`.
+    pub limit: f64,
+    /// The observed value in `unit` (null when nothing was measured).
+    pub observed: Option<f64>,
+    /// `ms`, `ratio` or `per_sec`.
+    pub unit: String,
+    /// Whether it held. An SLO with nothing observed does not hold.
+    pub pass: bool,
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every SLO held (or there were none).
+    Pass,
+    /// At least one SLO failed.
+    Fail,
+}
+
+/// An example error message.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSample {
+    /// Request name.
+    pub request: String,
+    /// Error kind.
+    pub kind: String,
+    /// The message (from the target or the network stack: untrusted text).
+    pub message: String,
+    /// How many times this exact message was seen (up to the sampling limit).
+    pub count: u64,
+}
+
+impl RunResult {
+    /// The endpoint named `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&EndpointStats> {
+        self.endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// JSON Schema of the result format.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(RunResult)).expect("schema serializes")
+    }
+}
