@@ -6,13 +6,24 @@
 //! scenario file ─► scenario (serde, raw) ─► plan::Plan (validated, typed, immutable)
 //!        engine: schedule (open / closed / ramp) × executor (HTTP) × recorder
 //!                 per-worker HDR histograms and per-second windows, no locks per request
-//!        recorder::Recording ─► result::RunResult (result.json: versioned, mergeable)
+//!        recorder ─► result::RunResult (result.json: versioned, mergeable, saved first)
 //!        analysis (SLO verdicts, baseline comparison) ─► output (terminal, HTML, CSV, …)
 //! ```
 //!
 //! Side rooms that depend on nothing else in the crate: [`target`] (the reference
-//! supervisor / mesh / cache server behind `nexus-bench serve`) and [`profiler`].
+//! supervisor / mesh / cache server behind `nexus-bench serve`), [`launch`] (starting and
+//! watching a target process) and [`profiler`] (pprof capture and flamegraphs).
 
+pub mod analysis;
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod launch;
+pub mod output;
 pub mod plan;
+pub mod profiler;
+pub mod recorder;
 pub mod result;
+pub mod scenario;
+pub mod target;
 pub mod units;

@@ -1,0 +1,56 @@
+//! One function per subcommand: the only place that knows every stage, and the only user of
+//! `anyhow`.
+
+mod compare;
+mod merge;
+mod report;
+mod run;
+mod serve;
+mod validate;
+
+use crate::cli::{Cli, Command};
+
+/// How a command ended, mapped to the documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every gate held: exit 0.
+    Pass,
+    /// A gate failed (SLO or baseline regression): exit 1.
+    GateFailed,
+    /// The run could not be judged: exit 2.
+    Invalid,
+    /// Interrupted, results saved: exit 130.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::GateFailed => 1,
+            Outcome::Invalid => 2,
+            Outcome::Interrupted => 130,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate(args) => validate::validate(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Report(args) => report::report(args),
+        Command::Compare(args) => compare::compare(args),
+        Command::Merge(args) => merge::merge(args),
+        Command::Schema { which } => {
+            let schema = match which.as_str() {
+                "result" => crate::result::RunResult::json_schema(),
+                _ => crate::scenario::json_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(Outcome::Pass)
+        }
+    }
+}

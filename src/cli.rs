@@ -1,0 +1,193 @@
+//! Command-line interface: clap derive types only, no domain logic. `app` turns these into
+//! plans and calls the library.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Load testing and profiling for HTTP services, with SLO and regression gates.
+#[derive(Debug, Parser)]
+#[command(name = "nexus-bench", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Exit codes, shown under `--help`.
+pub const EXIT_CODES: &str = "Exit codes:\n  0    every SLO held (and no baseline regression)\n  1    a gate failed: an SLO, or a baseline regression\n  2    the run could not be judged: invalid scenario or arguments, target unreachable, internal error\n  130  interrupted (results measured so far are saved)";
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and check its SLOs.
+    #[command(
+        after_help = "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet"
+    )]
+    Run(RunArgs),
+    /// Parse and check scenario files without sending traffic; print the resolved plans.
+    #[command(after_help = "Examples:\n  nexus-bench validate scenarios/*.toml")]
+    Validate(ValidateArgs),
+    /// Serve the reference supervisor, mesh and cache APIs.
+    #[command(
+        after_help = "Examples:\n  nexus-bench serve --api cache --addr 127.0.0.1:8080\n  nexus-bench serve --api all --latency 2ms --error-rate 1%"
+    )]
+    Serve(ServeArgs),
+    /// Write the reports (HTML, CSV, JUnit, Markdown, HdrHistogram log) of a run again.
+    #[command(after_help = "Examples:\n  nexus-bench report reports/cache/20261125T120000Z")]
+    Report(ReportArgs),
+    /// Compare a run against a baseline and gate on significant regressions.
+    #[command(
+        after_help = "Examples:\n  nexus-bench compare reports/baselines/main/cache.json reports/cache/20261125T120000Z"
+    )]
+    Compare(CompareArgs),
+    /// Merge results of the same scenario run on several machines into one.
+    #[command(
+        after_help = "Examples:\n  nexus-bench merge -o merged/ host-a/result.json host-b/result.json"
+    )]
+    Merge(MergeArgs),
+    /// Print a JSON Schema: `scenario` (scenario files) or `result` (result.json).
+    Schema {
+        /// Which schema.
+        #[arg(value_parser = ["scenario", "result"])]
+        which: String,
+    },
+}
+
+/// `nexus-bench run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Send the load here instead of the scenario's `target.base_url`.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Override the measured duration (e.g. `30s`, `2m`); a ramp is scaled to fit.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Parent folder of the run folder [default: reports/<scenario>/<UTC time>/ under it].
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// Override a scenario value, e.g. `--set load.users=64` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// No live progress and no summary table.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Generator worker threads [default: half the CPUs, at least 1, leaving a local target
+    /// its share].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print a machine-readable end-of-run summary on stdout.
+    #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
+    pub summary: Option<String>,
+    /// Skip the HTML report.
+    #[arg(long)]
+    pub no_html: bool,
+    /// Skip CSV, JUnit, Markdown and HdrHistogram log outputs.
+    #[arg(long)]
+    pub no_extra_outputs: bool,
+    /// Store this run as the named baseline (or at this path).
+    #[arg(long, value_name = "NAME|PATH")]
+    pub save_baseline: Option<String>,
+    /// Compare this run against a named baseline (or a result path) and gate on regressions.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: Option<String>,
+    /// Sample nexus-bench itself and write its flamegraph.
+    #[arg(long)]
+    pub profile: bool,
+}
+
+/// `nexus-bench validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Overrides, as for `run`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `nexus-bench serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Which API to serve.
+    #[arg(long, default_value = "all", value_parser = ["supervisor", "mesh", "cache", "all"])]
+    pub api: String,
+    /// Address to listen on (port 0 picks a free port; the bound address is printed first).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: String,
+    /// Simulated services managed by the supervisor.
+    #[arg(long, default_value_t = 50)]
+    pub services: usize,
+    /// Time a simulated service takes to start or stop.
+    #[arg(long, default_value = "200ms")]
+    pub service_start_time: String,
+    /// Cache capacity in entries.
+    #[arg(long, default_value_t = 100_000)]
+    pub cache_entries: u64,
+    /// Cache capacity in bytes of values.
+    #[arg(long, default_value = "64MB")]
+    pub cache_bytes: String,
+    /// Fault: added latency per request, fixed (`2ms`) or uniform range (`1ms..5ms`).
+    #[arg(long)]
+    pub latency: Option<String>,
+    /// Fault: fraction of requests answered 500 (`1%`).
+    #[arg(long)]
+    pub error_rate: Option<String>,
+    /// Fault: every this often, stall all requests…
+    #[arg(long, value_name = "D")]
+    pub stall_every: Option<String>,
+    /// …for this long.
+    #[arg(long, value_name = "D")]
+    pub stall_for: Option<String>,
+    /// Fault: multiply the handling time by this factor (`1.2` = 20 % slower).
+    #[arg(long)]
+    pub slowdown: Option<f64>,
+}
+
+/// `nexus-bench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder or a result.json.
+    pub result: PathBuf,
+    /// Write the reports here [default: next to the result].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the HTML report.
+    #[arg(long)]
+    pub no_html: bool,
+}
+
+/// `nexus-bench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline: a named baseline, a run folder or a result.json.
+    pub baseline: String,
+    /// The current run: a run folder or a result.json.
+    pub current: PathBuf,
+    /// Largest tolerated regression (e.g. `10%`).
+    #[arg(long)]
+    pub max_regression: Option<String>,
+    /// Changes smaller than this are never called regressions (e.g. `2%`).
+    #[arg(long)]
+    pub noise: Option<String>,
+    /// Significance level of the statistical test.
+    #[arg(long)]
+    pub significance: Option<f64>,
+    /// Compare even when the scenarios or load settings differ.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `nexus-bench merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Result files or run folders, all of the same scenario.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Output run folder.
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
