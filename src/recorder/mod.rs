@@ -1,1 +1,310 @@
-//! recorder (in progress).
+//! Recording: each engine worker owns a [`WorkerRecorder`] (no locks, no atomics per
+//! request) that fills per-second windows of HDR histograms and counters; finished windows
+//! travel over a channel to one [`Aggregate`], which merges them losslessly. The aggregate is
+//! the single source of every number in the result: totals are sums of windows.
+
+mod aggregate;
+mod error_kind;
+
+use std::time::{Duration, Instant};
+
+use crate::result::{Hist, new_histogram};
+
+pub use aggregate::{Aggregate, EndpointAgg, SecondAgg};
+pub use error_kind::ErrorKind;
+
+/// Largest value recorded, in µs (one hour); longer latencies are clamped to it.
+use crate::result::MAX_US;
+
+/// The clock shared by all workers: a monotonic epoch and its wall-clock time, so every
+/// worker assigns an instant to the same wall-clock second (runs on several machines merge by
+/// wall-clock second).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Monotonic start of the run.
+    pub epoch: Instant,
+    /// Wall-clock time of `epoch`, in nanoseconds since the Unix epoch.
+    pub epoch_unix_ns: i128,
+    /// End of the warm-up.
+    pub warmup_end: Instant,
+}
+
+impl Clock {
+    /// A clock starting now, with the given warm-up.
+    pub fn start(warmup: Duration) -> Self {
+        let epoch = Instant::now();
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970");
+        Clock {
+            epoch,
+            epoch_unix_ns: unix.as_nanos() as i128,
+            warmup_end: epoch + warmup,
+        }
+    }
+
+    /// The wall-clock second (Unix seconds) that `t` falls in.
+    pub fn unix_second(&self, t: Instant) -> i64 {
+        let ns = self.epoch_unix_ns + t.saturating_duration_since(self.epoch).as_nanos() as i128;
+        ns.div_euclid(1_000_000_000) as i64
+    }
+
+    /// Start of the run in Unix milliseconds.
+    pub fn start_unix_ms(&self) -> i64 {
+        self.epoch_unix_ns.div_euclid(1_000_000) as i64
+    }
+}
+
+/// One request name's part of a window.
+#[derive(Debug, Clone)]
+pub struct WindowEndpoint {
+    /// Latency (µs).
+    pub latency: Hist,
+    /// Service time (µs).
+    pub service: Hist,
+    /// Completed requests.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Responses by status code.
+    pub status: Vec<(u16, u64)>,
+    /// Failures by kind, indexed by `ErrorKind as usize`.
+    pub kinds: [u64; ErrorKind::COUNT],
+}
+
+impl WindowEndpoint {
+    fn new() -> Self {
+        WindowEndpoint {
+            latency: new_histogram(),
+            service: new_histogram(),
+            requests: 0,
+            errors: 0,
+            status: Vec::new(),
+            kinds: [0; ErrorKind::COUNT],
+        }
+    }
+}
+
+/// A finished part of one second from one worker.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Unix second.
+    pub second: i64,
+    /// Whether the records were made during the warm-up.
+    pub warmup: bool,
+    /// Per request id (only ids with traffic are `Some`).
+    pub endpoints: Vec<Option<WindowEndpoint>>,
+    /// Arrivals dropped (open model).
+    pub dropped: u64,
+    /// Most requests in flight at once on this worker.
+    pub in_flight_max: u64,
+    /// New error messages seen: (request id, kind, message).
+    pub samples: Vec<(usize, ErrorKind, String)>,
+}
+
+/// What one request produced.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Request id.
+    pub request: usize,
+    /// Latency (from intended start in the open model).
+    pub latency: Duration,
+    /// Service time (from the actual send).
+    pub service: Duration,
+    /// HTTP status, if a response head arrived.
+    pub status: Option<u16>,
+    /// Failure, if any.
+    pub error: Option<ErrorKind>,
+    /// When the request ended.
+    pub end: Instant,
+}
+
+/// Per-worker recorder. Not `Send`-shared: each worker owns one.
+pub struct WorkerRecorder {
+    clock: Clock,
+    current: Window,
+    sink: std::sync::mpsc::Sender<Window>,
+    requests: usize,
+    sampled: usize,
+    in_flight: u64,
+}
+
+/// At most this many distinct error messages are sampled per worker.
+const MAX_SAMPLES: usize = 64;
+
+impl WorkerRecorder {
+    /// A recorder for `requests` request ids, sending finished windows to `sink`.
+    pub fn new(clock: Clock, requests: usize, sink: std::sync::mpsc::Sender<Window>) -> Self {
+        let now = Instant::now();
+        WorkerRecorder {
+            current: empty_window(clock.unix_second(now), now < clock.warmup_end, requests),
+            clock,
+            sink,
+            requests,
+            sampled: 0,
+            in_flight: 0,
+        }
+    }
+
+    fn roll(&mut self, t: Instant) {
+        let second = self.clock.unix_second(t);
+        let warmup = t < self.clock.warmup_end;
+        if second != self.current.second || warmup != self.current.warmup {
+            self.flush_to(second, warmup);
+        }
+    }
+
+    fn flush_to(&mut self, second: i64, warmup: bool) {
+        let mut next = empty_window(second, warmup, self.requests);
+        next.in_flight_max = self.in_flight;
+        let done = std::mem::replace(&mut self.current, next);
+        let busy = done.endpoints.iter().any(Option::is_some)
+            || done.dropped > 0
+            || done.in_flight_max > 0;
+        if busy {
+            // The aggregator outlives every worker; a closed channel means the run is over.
+            let _ = self.sink.send(done);
+        }
+    }
+
+    /// Records one finished request.
+    pub fn record(&mut self, s: Sample) {
+        self.roll(s.end);
+        let ep = self.current.endpoints[s.request].get_or_insert_with(WindowEndpoint::new);
+        ep.latency.saturating_record(us(s.latency));
+        ep.service.saturating_record(us(s.service));
+        ep.requests += 1;
+        if let Some(code) = s.status {
+            match ep.status.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => ep.status.push((code, 1)),
+            }
+        }
+        if let Some(kind) = s.error {
+            ep.errors += 1;
+            ep.kinds[kind as usize] += 1;
+        }
+    }
+
+    /// Keeps an error message as a sample (bounded; only the first few distinct ones).
+    pub fn sample_error(
+        &mut self,
+        request: usize,
+        kind: ErrorKind,
+        message: impl FnOnce() -> String,
+    ) {
+        if self.sampled < MAX_SAMPLES {
+            self.sampled += 1;
+            let msg = message();
+            self.current.samples.push((request, kind, msg));
+        }
+    }
+
+    /// Counts an arrival that could not start because too many requests were in flight.
+    pub fn dropped(&mut self, at: Instant) {
+        self.roll(at);
+        self.current.dropped += 1;
+    }
+
+    /// Notes that a request started (for the in-flight gauge).
+    pub fn started(&mut self) {
+        self.in_flight += 1;
+        self.current.in_flight_max = self.current.in_flight_max.max(self.in_flight);
+    }
+
+    /// Notes that a request ended or was abandoned.
+    pub fn finished(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// Requests in flight on this worker.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// Sends the current window if its second is over (called by a periodic tick, so idle
+    /// workers still report).
+    pub fn tick(&mut self, now: Instant) {
+        self.roll(now);
+    }
+
+    /// Sends whatever is left; call once when the worker ends.
+    pub fn finish(mut self) {
+        self.flush();
+    }
+
+    /// Sends the current window now, whatever its second.
+    pub fn flush(&mut self) {
+        let second = self.current.second;
+        let warmup = self.current.warmup;
+        self.flush_to(second, warmup);
+    }
+}
+
+fn empty_window(second: i64, warmup: bool, requests: usize) -> Window {
+    Window {
+        second,
+        warmup,
+        endpoints: vec![None; requests],
+        dropped: 0,
+        in_flight_max: 0,
+        samples: Vec::new(),
+    }
+}
+
+/// Microseconds, at least 1 (the histogram's lowest value), at most one hour.
+fn us(d: Duration) -> u64 {
+    (d.as_micros() as u64).clamp(1, MAX_US)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_split_on_wall_clock_seconds_and_warmup() {
+        let clock = Clock::start(Duration::from_millis(0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut rec = WorkerRecorder::new(clock, 2, tx);
+        let base = clock.epoch;
+        let sample = |request, ms: u64, end: Instant| Sample {
+            request,
+            latency: Duration::from_millis(ms),
+            service: Duration::from_millis(ms),
+            status: Some(200),
+            error: None,
+            end,
+        };
+        rec.record(sample(0, 5, base));
+        rec.record(sample(1, 7, base));
+        // Two seconds later: the first window is sent.
+        rec.record(sample(0, 9, base + Duration::from_secs(2)));
+        let w = rx.try_recv().expect("first window flushed");
+        assert_eq!(w.second, clock.unix_second(base));
+        assert_eq!(w.endpoints[0].as_ref().unwrap().requests, 1);
+        let h = &w.endpoints[1].as_ref().unwrap().latency;
+        assert!(h.equivalent(h.max(), 7000), "{}", h.max());
+        rec.record(Sample {
+            error: Some(ErrorKind::RequestTimeout),
+            status: None,
+            ..sample(0, 1, base + Duration::from_secs(2))
+        });
+        rec.finish();
+        let w2 = rx.try_recv().expect("last window flushed");
+        let ep = w2.endpoints[0].as_ref().unwrap();
+        assert_eq!((ep.requests, ep.errors), (2, 1));
+        assert_eq!(ep.kinds[ErrorKind::RequestTimeout as usize], 1);
+        assert_eq!(ep.status, vec![(200, 1)]);
+    }
+
+    #[test]
+    fn clock_maps_instants_to_unix_seconds() {
+        let clock = Clock::start(Duration::ZERO);
+        let s0 = clock.unix_second(clock.epoch);
+        assert_eq!(
+            clock.unix_second(clock.epoch + Duration::from_secs(3)) - s0,
+            3
+        );
+        assert_eq!(s0, clock.start_unix_ms().div_euclid(1000));
+    }
+}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use histogram::{EncodedHistogram, Hist, new_histogram};
+pub use histogram::{EncodedHistogram, Hist, MAX_US, new_histogram};
 pub use io::{ResultIoError, load, save_atomic};
 pub use merge::{MergeError, merge};
 

@@ -1,0 +1,94 @@
+//! The two schedules. Closed: each virtual user loops iterations while the profile says it
+//! is active (user `u` is active while `u < level(t)`). Open: arrivals at the instants the
+//! profile's integral gives, whatever the target's speed; an arrival that would exceed the
+//! in-flight cap is dropped and counted, never silently skipped.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::Worker;
+use super::user::User;
+use crate::plan::Profile;
+
+/// How often an inactive closed-model user checks whether the ramp reached it.
+const RAMP_POLL: Duration = Duration::from_millis(50);
+
+/// Runs this worker's share of the closed model. Returns the count of running iterations
+/// (zero once every user has stopped).
+pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc<Cell<usize>> {
+    let total_users = profile.peak().ceil() as u64;
+    let active = Rc::new(Cell::new(0usize));
+    let total_weight: u32 = w.ctx.shared.plan.mix.iter().map(|m| m.weight).sum();
+    let mut tasks = Vec::new();
+    for u in (w.index as u64..total_users).step_by(w.threads) {
+        let ctx = w.ctx.clone();
+        let active = active.clone();
+        let (epoch, end, stop) = (w.clock.epoch, w.end, w.stop.clone());
+        let profile = profile.clone();
+        let worker = Worker {
+            index: w.index,
+            threads: w.threads,
+            clock: w.clock,
+            end,
+            stop,
+            ctx: ctx.clone(),
+        };
+        tasks.push(tokio::task::spawn_local(async move {
+            let mut user = User::new(u, &ctx.shared);
+            while worker.open() {
+                let level = profile.level_at(Instant::now() - epoch).round();
+                if (u as f64) >= level {
+                    worker
+                        .sleep_until((Instant::now() + RAMP_POLL).min(end))
+                        .await;
+                    continue;
+                }
+                let item = user.pick(&ctx.shared.plan, total_weight);
+                active.set(active.get() + 1);
+                user.iterate(&ctx, item, None).await;
+                active.set(active.get() - 1);
+                if !think.is_zero() {
+                    worker.sleep_until((Instant::now() + think).min(end)).await;
+                }
+            }
+        }));
+    }
+    // Users end by themselves at the end of the profile (or on stop); the caller drains.
+    let _ = tasks;
+    active
+}
+
+/// Runs this worker's share of the open model: arrivals `index`, `index + threads`, ….
+pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<usize>> {
+    let active = Rc::new(Cell::new(0usize));
+    let idle: Rc<RefCell<Vec<User>>> = Rc::new(RefCell::new(Vec::new()));
+    let total_weight: u32 = w.ctx.shared.plan.mix.iter().map(|m| m.weight).sum();
+    let mut next_user = w.index as u64;
+    let mut n = w.index as f64;
+    let mut picker = User::new(u64::MAX - w.index as u64, &w.ctx.shared);
+    while let Some(due) = profile.time_of_event(n) {
+        n += w.threads as f64;
+        let intended = w.clock.epoch + due;
+        if intended >= w.end || !w.sleep_until(intended).await {
+            break;
+        }
+        if active.get() >= cap {
+            w.ctx.recorder.borrow_mut().dropped(intended);
+            continue;
+        }
+        let mut user = idle.borrow_mut().pop().unwrap_or_else(|| {
+            next_user += w.threads as u64;
+            User::new(next_user - w.threads as u64, &w.ctx.shared)
+        });
+        let item = picker.pick(&w.ctx.shared.plan, total_weight);
+        let (ctx, active2, idle2) = (w.ctx.clone(), active.clone(), idle.clone());
+        active.set(active.get() + 1);
+        tokio::task::spawn_local(async move {
+            user.iterate(&ctx, item, Some(intended)).await;
+            active2.set(active2.get() - 1);
+            idle2.borrow_mut().push(user);
+        });
+    }
+    active
+}

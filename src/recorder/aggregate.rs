@@ -1,0 +1,207 @@
+//! The aggregate of every worker's windows: per-second series and measured-period totals,
+//! merged losslessly (histograms add).
+
+use std::collections::BTreeMap;
+
+use super::{ErrorKind, Window};
+use crate::result::{Hist, new_histogram};
+
+/// Measured-period totals of one request name.
+#[derive(Debug, Clone)]
+pub struct EndpointAgg {
+    /// Latency (µs).
+    pub latency: Hist,
+    /// Service time (µs).
+    pub service: Hist,
+    /// Completed requests.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Responses by status code.
+    pub status: BTreeMap<u16, u64>,
+    /// Failures by kind, indexed by `ErrorKind as usize`.
+    pub kinds: [u64; ErrorKind::COUNT],
+}
+
+impl EndpointAgg {
+    fn new() -> Self {
+        EndpointAgg {
+            latency: new_histogram(),
+            service: new_histogram(),
+            requests: 0,
+            errors: 0,
+            status: BTreeMap::new(),
+            kinds: [0; ErrorKind::COUNT],
+        }
+    }
+}
+
+/// One request name within one second.
+#[derive(Debug, Clone)]
+pub struct SecondEndpointAgg {
+    /// Latency (µs).
+    pub latency: Hist,
+    /// Completed requests.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+}
+
+/// One wall-clock second, all workers.
+#[derive(Debug, Clone)]
+pub struct SecondAgg {
+    /// True while every part of the second came from the warm-up.
+    pub warmup: bool,
+    /// Per request id.
+    pub endpoints: Vec<Option<SecondEndpointAgg>>,
+    /// Dropped arrivals.
+    pub dropped: u64,
+    /// Sum over workers of each worker's most requests in flight.
+    pub in_flight_max: u64,
+}
+
+impl SecondAgg {
+    /// Requests completed in the second.
+    pub fn requests(&self) -> u64 {
+        self.endpoints.iter().flatten().map(|e| e.requests).sum()
+    }
+
+    /// Failed requests in the second.
+    pub fn errors(&self) -> u64 {
+        self.endpoints.iter().flatten().map(|e| e.errors).sum()
+    }
+
+    /// All request names' latencies merged.
+    pub fn latency(&self) -> Hist {
+        let mut h = new_histogram();
+        for e in self.endpoints.iter().flatten() {
+            h.add(&e.latency).expect("same bounds");
+        }
+        h
+    }
+}
+
+/// Everything measured so far.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    /// Measured-period totals per request id.
+    pub endpoints: Vec<EndpointAgg>,
+    /// Per wall-clock second, warm-up included.
+    pub seconds: BTreeMap<i64, SecondAgg>,
+    /// Dropped arrivals in the measured period.
+    pub dropped: u64,
+    /// Distinct error messages: (request id, kind, message, count).
+    pub samples: Vec<(usize, ErrorKind, String, u64)>,
+}
+
+impl Aggregate {
+    /// An empty aggregate for `requests` request ids.
+    pub fn new(requests: usize) -> Self {
+        Aggregate {
+            endpoints: (0..requests).map(|_| EndpointAgg::new()).collect(),
+            seconds: BTreeMap::new(),
+            dropped: 0,
+            samples: Vec::new(),
+        }
+    }
+
+    /// Merges one worker's window.
+    pub fn add(&mut self, w: Window) {
+        let n = self.endpoints.len();
+        let second = self.seconds.entry(w.second).or_insert_with(|| SecondAgg {
+            warmup: true,
+            endpoints: vec![None; n],
+            dropped: 0,
+            in_flight_max: 0,
+        });
+        second.warmup &= w.warmup;
+        second.dropped += w.dropped;
+        second.in_flight_max += w.in_flight_max;
+        if !w.warmup {
+            self.dropped += w.dropped;
+        }
+        for (id, part) in w.endpoints.into_iter().enumerate() {
+            let Some(part) = part else { continue };
+            let s = second.endpoints[id].get_or_insert_with(|| SecondEndpointAgg {
+                latency: new_histogram(),
+                requests: 0,
+                errors: 0,
+            });
+            s.latency.add(&part.latency).expect("same bounds");
+            s.requests += part.requests;
+            s.errors += part.errors;
+            if w.warmup {
+                continue;
+            }
+            let total = &mut self.endpoints[id];
+            total.latency.add(&part.latency).expect("same bounds");
+            total.service.add(&part.service).expect("same bounds");
+            total.requests += part.requests;
+            total.errors += part.errors;
+            for (code, count) in part.status {
+                *total.status.entry(code).or_default() += count;
+            }
+            for (acc, k) in total.kinds.iter_mut().zip(part.kinds) {
+                *acc += k;
+            }
+        }
+        for (id, kind, message) in w.samples {
+            match self
+                .samples
+                .iter_mut()
+                .find(|s| s.0 == id && s.1 == kind && s.2 == message)
+            {
+                Some(s) => s.3 += 1,
+                None => self.samples.push((id, kind, message, 1)),
+            }
+        }
+    }
+
+    /// Completed requests in the measured period.
+    pub fn requests(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.requests).sum()
+    }
+
+    /// Failed requests in the measured period.
+    pub fn errors(&self) -> u64 {
+        self.endpoints.iter().map(|e| e.errors).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::WindowEndpoint;
+    use super::*;
+
+    fn window(second: i64, warmup: bool, latency_us: u64) -> Window {
+        let mut ep = WindowEndpoint::new();
+        ep.latency.record(latency_us).unwrap();
+        ep.service.record(latency_us).unwrap();
+        ep.requests = 1;
+        ep.status.push((200, 1));
+        Window {
+            second,
+            warmup,
+            endpoints: vec![Some(ep)],
+            dropped: 1,
+            in_flight_max: 2,
+            samples: vec![],
+        }
+    }
+
+    #[test]
+    fn warmup_is_in_the_series_but_not_the_totals() {
+        let mut agg = Aggregate::new(1);
+        agg.add(window(100, true, 50));
+        agg.add(window(101, false, 70));
+        agg.add(window(101, false, 90));
+        assert_eq!(agg.requests(), 2);
+        assert_eq!(agg.dropped, 2);
+        assert_eq!(agg.endpoints[0].status[&200], 2);
+        assert!(agg.seconds[&100].warmup);
+        assert!(!agg.seconds[&101].warmup);
+        assert_eq!(agg.seconds[&101].requests(), 2);
+        assert_eq!(agg.seconds[&101].in_flight_max, 4);
+        assert_eq!(agg.endpoints[0].latency.max(), 90);
+    }
+}
