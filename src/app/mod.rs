@@ -3,6 +3,7 @@
 
 mod compare;
 mod merge;
+mod progress;
 mod report;
 mod run;
 mod serve;
@@ -33,6 +34,12 @@ impl Outcome {
             Outcome::Interrupted => 130,
         }
     }
+}
+
+/// Whether to colour terminal output: stderr is a terminal and `NO_COLOR` is unset.
+pub fn color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
 
 /// Runs the parsed command line.

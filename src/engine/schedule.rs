@@ -54,8 +54,10 @@ pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc
             }
         }));
     }
-    // Users end by themselves at the end of the profile (or on stop); the caller drains.
-    let _ = tasks;
+    // Users end by themselves at the end of the profile (or on stop); the caller drains
+    // what is still in flight then.
+    w.sleep_until(w.end).await;
+    drop(tasks);
     active
 }
 

@@ -6,6 +6,7 @@
 //! Field names carry their unit (`_ms`, `_us`, `_per_sec`). Histograms are stored losslessly
 //! (HdrHistogram V2, deflate-compressed, base64), so results merge and compare exactly.
 
+mod build;
 mod histogram;
 mod io;
 mod merge;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use build::{RunMeta, build, target_label};
 pub use histogram::{EncodedHistogram, Hist, MAX_US, new_histogram};
 pub use io::{ResultIoError, load, save_atomic};
 pub use merge::{MergeError, merge};

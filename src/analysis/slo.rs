@@ -1,0 +1,88 @@
+//! SLO evaluation: observed values from a [`RunResult`] against the plan's limits.
+//! Percentiles come from the stored histograms, so any percentile (p97, p99.99) is exact to
+//! the histogram's precision, not interpolated from a summary.
+
+use crate::plan::{Metric, Slo, Stat, Unit};
+use crate::recorder::ErrorKind;
+use crate::result::{EndpointStats, RunResult, SloResult, Verdict};
+
+/// Evaluates `slos` on `result`, storing the verdicts and the overall verdict in it.
+pub fn apply(result: &mut RunResult, slos: &[Slo]) {
+    result.slos = slos.iter().map(|s| evaluate(result, s)).collect();
+    result.verdict = if result.slos.iter().all(|s| s.pass) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+}
+
+/// Evaluates one SLO.
+pub fn evaluate(result: &RunResult, slo: &Slo) -> SloResult {
+    let stats = match &slo.request {
+        Some(name) => result.endpoint(name),
+        None => Some(&result.overall),
+    };
+    let observed = stats.and_then(|s| observe(s, &slo.metric));
+    let metric = match &slo.request {
+        Some(r) => slo
+            .key
+            .strip_prefix(&format!("{r}."))
+            .unwrap_or(&slo.key)
+            .to_string(),
+        None => slo.key.clone(),
+    };
+    SloResult {
+        key: slo.key.clone(),
+        metric,
+        request: slo.request.clone(),
+        op: slo.op.symbol().to_string(),
+        limit: slo.limit,
+        observed,
+        unit: unit_name(slo.metric.unit()).to_string(),
+        pass: observed.is_some_and(|v| slo.op.holds(v, slo.limit)),
+    }
+}
+
+/// The name of a unit in result files.
+pub fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Millis => "ms",
+        Unit::Ratio => "ratio",
+        Unit::PerSec => "per_sec",
+    }
+}
+
+/// The observed value of `metric` for `stats`, or `None` when nothing was measured.
+fn observe(stats: &EndpointStats, metric: &Metric) -> Option<f64> {
+    if stats.requests == 0 {
+        return None;
+    }
+    match metric {
+        Metric::Latency(stat) => stat_of(&stats.histograms.latency_us, *stat),
+        Metric::ServiceTime(stat) => stat_of(&stats.histograms.service_time_us, *stat),
+        Metric::ErrorRate => Some(stats.errors as f64 / stats.requests as f64),
+        Metric::Throughput => Some(stats.throughput_per_sec),
+        Metric::ExpectPassRate => {
+            let failed: u64 = ErrorKind::ALL
+                .iter()
+                .filter(|k| k.is_expectation())
+                .filter_map(|k| stats.error_kinds.get(k.name()))
+                .sum();
+            Some(1.0 - failed as f64 / stats.requests as f64)
+        }
+    }
+}
+
+fn stat_of(h: &crate::result::EncodedHistogram, stat: Stat) -> Option<f64> {
+    let h = h.decode().ok()?;
+    if h.is_empty() {
+        return None;
+    }
+    let us = match stat {
+        Stat::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
+        Stat::Mean => h.mean(),
+        Stat::Min => h.min() as f64,
+        Stat::Max => h.max() as f64,
+    };
+    Some(us / 1000.0)
+}

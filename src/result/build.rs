@@ -1,0 +1,238 @@
+//! Building a [`RunResult`] from the plan and the aggregate of a run (also for checkpoints
+//! of a run in progress).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::merge::{per_sec, ratio};
+use super::{
+    EncodedHistogram, EndpointStats, ErrorSample, Histograms, HostInfo, LoadInfo, RunResult,
+    RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint, StageInfo, Summary, Tool,
+    Totals, Verdict, WindowSummary, new_histogram,
+};
+use crate::plan::{LoadModel, Plan, TargetBase};
+use crate::recorder::{Aggregate, Clock, EndpointAgg, ErrorKind};
+
+/// Facts about the run that the aggregate does not hold.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    /// The run's clock.
+    pub clock: Clock,
+    /// Measured time (after the warm-up) so far.
+    pub measured: Duration,
+    /// How the run ended (or `Running` for a checkpoint).
+    pub status: RunStatus,
+    /// Generator worker threads.
+    pub threads: usize,
+    /// Requests abandoned at the end of the drain.
+    pub cancelled: u64,
+    /// Warnings about the run itself.
+    pub warnings: Vec<String>,
+}
+
+/// Builds the result. SLOs are evaluated separately ([`crate::analysis::slo::apply`]).
+pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
+    let measured_ms = meta.measured.as_secs_f64() * 1000.0;
+    let endpoints: Vec<EndpointStats> = plan
+        .requests
+        .iter()
+        .zip(&agg.endpoints)
+        .map(|(spec, e)| endpoint_stats(&spec.name, spec.flow.clone(), e, measured_ms))
+        .collect();
+    let mut all = EndpointAgg::empty();
+    for e in &agg.endpoints {
+        all.add(e);
+    }
+    let overall = endpoint_stats("*", None, &all, measured_ms);
+    let requests = agg.requests();
+    let errors = agg.errors();
+    let totals = Totals {
+        requests,
+        errors,
+        dropped: agg.dropped,
+        cancelled: meta.cancelled,
+        throughput_per_sec: per_sec(requests, measured_ms),
+        error_rate: ratio(errors, requests),
+    };
+    let start_s = meta.clock.start_unix_ms().div_euclid(1000);
+    let timeseries = agg
+        .seconds
+        .iter()
+        .map(|(&unix_s, s)| {
+            let offset = Duration::from_millis(((unix_s - start_s).max(0) as u64 + 1) * 1000);
+            Second {
+                unix_s,
+                offset_s: unix_s - start_s,
+                warmup: s.warmup,
+                requests: s.requests(),
+                errors: s.errors(),
+                dropped: s.dropped,
+                in_flight_max: s.in_flight_max,
+                load_level: plan
+                    .load
+                    .profile
+                    .level_at(offset.min(plan.load.profile.duration())),
+                latency_ms: WindowSummary::of(&s.latency()),
+                endpoints: s
+                    .endpoints
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(id, e)| {
+                        e.as_ref().map(|e| SecondEndpoint {
+                            name: plan.requests[id].name.clone(),
+                            requests: e.requests,
+                            errors: e.errors,
+                            latency_ms: WindowSummary::of(&e.latency),
+                            latency_us: EncodedHistogram::encode(&e.latency),
+                        })
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let error_samples = agg
+        .samples
+        .iter()
+        .map(|(id, kind, message, count)| ErrorSample {
+            request: plan.requests[*id].name.clone(),
+            kind: kind.name().to_string(),
+            message: message.clone(),
+            count: *count,
+        })
+        .collect();
+    RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "nexus-bench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        scenario: ScenarioInfo {
+            name: plan.name.clone(),
+            description: plan.description.clone(),
+            file: plan.source.file.display().to_string(),
+            sha256: plan.source.sha256.clone(),
+            target: target_label(&plan.target.base),
+        },
+        hosts: vec![host_info(meta.threads)],
+        started_at: chrono::DateTime::from_timestamp_millis(meta.clock.start_unix_ms())
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default(),
+        start_unix_ms: meta.clock.start_unix_ms(),
+        load: load_info(plan),
+        status: meta.status,
+        measured_ms,
+        totals,
+        overall,
+        endpoints,
+        timeseries,
+        slos: Vec::new(),
+        verdict: Verdict::Pass,
+        error_samples,
+        warnings: meta.warnings.clone(),
+    }
+}
+
+/// The target as shown in results: the URL, or `embedded:<api>` (never a secret: base URLs
+/// are not templates).
+pub fn target_label(base: &TargetBase) -> String {
+    match base {
+        TargetBase::Url(u) => u.clone(),
+        TargetBase::Embedded { api, .. } => format!("embedded:{api}"),
+    }
+}
+
+fn endpoint_stats(
+    name: &str,
+    flow: Option<String>,
+    e: &EndpointAgg,
+    measured_ms: f64,
+) -> EndpointStats {
+    let status: BTreeMap<String, u64> = e.status.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+    let error_kinds: BTreeMap<String, u64> = ErrorKind::ALL
+        .iter()
+        .filter(|k| e.kinds[**k as usize] > 0)
+        .map(|k| (k.name().to_string(), e.kinds[*k as usize]))
+        .collect();
+    EndpointStats {
+        name: name.to_string(),
+        flow,
+        requests: e.requests,
+        errors: e.errors,
+        throughput_per_sec: per_sec(e.requests, measured_ms),
+        status,
+        error_kinds,
+        latency_ms: Summary::of(&e.latency),
+        service_time_ms: Summary::of(&e.service),
+        histograms: Histograms {
+            latency_us: EncodedHistogram::encode(&e.latency),
+            service_time_us: EncodedHistogram::encode(&e.service),
+        },
+    }
+}
+
+fn load_info(plan: &Plan) -> LoadInfo {
+    let load = &plan.load;
+    let (model, max_in_flight, think_time_ms) = match &load.model {
+        LoadModel::Open { max_in_flight } => ("open", Some(*max_in_flight as u64), None),
+        LoadModel::Closed { think_time } => {
+            ("closed", None, Some(think_time.as_secs_f64() * 1000.0))
+        }
+    };
+    LoadInfo {
+        model: model.into(),
+        start: load.profile.start,
+        stages: load
+            .profile
+            .stages
+            .iter()
+            .map(|s| StageInfo {
+                duration_ms: s.duration.as_secs_f64() * 1000.0,
+                target: s.target,
+            })
+            .collect(),
+        warmup_ms: load.warmup.as_secs_f64() * 1000.0,
+        duration_ms: load.profile.duration().as_secs_f64() * 1000.0,
+        max_in_flight,
+        think_time_ms,
+        protocol: if plan.target.http2 { "http2" } else { "http1" }.into(),
+    }
+}
+
+fn host_info(threads: usize) -> HostInfo {
+    HostInfo {
+        hostname: hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        threads,
+    }
+}
+
+impl EndpointAgg {
+    fn empty() -> Self {
+        EndpointAgg {
+            latency: new_histogram(),
+            service: new_histogram(),
+            requests: 0,
+            errors: 0,
+            status: BTreeMap::new(),
+            kinds: [0; ErrorKind::COUNT],
+        }
+    }
+
+    fn add(&mut self, o: &EndpointAgg) {
+        self.latency.add(&o.latency).expect("same bounds");
+        self.service.add(&o.service).expect("same bounds");
+        self.requests += o.requests;
+        self.errors += o.errors;
+        for (c, n) in &o.status {
+            *self.status.entry(*c).or_default() += n;
+        }
+        for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
+            *a += b;
+        }
+    }
+}
