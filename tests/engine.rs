@@ -228,7 +228,9 @@ async fn flows_carry_extracted_values_to_later_steps() {
         data: &[],
         env: &|_| None,
     };
-    let Action::Http(h) = &mut lookup.action;
+    let Action::Http(h) = &mut lookup.action else {
+        unreachable!()
+    };
     h.url = Template::parse("/agents/{{ agent_id }}", &scope).unwrap();
     let mut p = plan(
         &url,
@@ -259,5 +261,95 @@ async fn flows_carry_extracted_values_to_later_steps() {
         seen.iter().all(|p| p.starts_with("/agents/ag-")),
         "{:?}",
         &seen[..3]
+    );
+}
+
+/// An axum WebSocket server: `/echo` echoes, `/push` sends a message every 50 ms.
+async fn ws_server() -> String {
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    use axum::routing::get as route;
+    let app = axum::Router::new()
+        .route(
+            "/echo",
+            route(|ws: WebSocketUpgrade| async {
+                ws.on_upgrade(|mut socket| async move {
+                    while let Some(Ok(msg)) = socket.recv().await {
+                        if matches!(msg, Message::Text(_) | Message::Binary(_))
+                            && socket.send(msg).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                })
+            }),
+        )
+        .route(
+            "/push",
+            route(|ws: WebSocketUpgrade| async {
+                ws.on_upgrade(|mut socket| async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        if socket.send(Message::Text("status".into())).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn websocket_round_trips_and_held_streams_are_recorded() {
+    let url = ws_server().await;
+    let mut echo = get("echo", "");
+    echo.action = Action::WsMessage(WsMessage {
+        path: Template::literal("/echo"),
+        message: Template::literal("ping"),
+        binary: false,
+        reply_contains: Some("ping".into()),
+    });
+    let mut status = get("status", "");
+    status.action = Action::WsHold(WsHold {
+        path: Template::literal("/push"),
+    });
+    let mut p = plan(
+        &url,
+        LoadModel::Closed {
+            think_time: Duration::ZERO,
+        },
+        Profile::constant(2.0, Duration::from_millis(1500)),
+        vec![echo, status],
+    );
+    p.mix = vec![MixItem {
+        weight: 1,
+        run: MixRun::Request(0),
+    }];
+    p.streams = vec![Stream {
+        request: 1,
+        connections: 20,
+    }];
+    let r = tokio::task::spawn_blocking(move || run(p, 1))
+        .await
+        .unwrap();
+    let echo = r.endpoint("echo").unwrap();
+    assert!(echo.requests > 100, "{}", echo.requests);
+    assert_eq!(echo.errors, 0, "{:?}", r.error_samples);
+    let status = r.endpoint("status").unwrap();
+    // 20 connections × ~30 messages each in 1.5 s, none disconnected.
+    assert!(
+        status.requests > 400 && status.requests <= 20 * 31,
+        "{}",
+        status.requests
+    );
+    assert_eq!(status.errors, 0, "{:?}", r.error_samples);
+    // The gap between pushed messages is the 50 ms period.
+    assert!(
+        (status.latency_ms.p50 - 50.0).abs() < 10.0,
+        "{}",
+        status.latency_ms.p50
     );
 }

@@ -55,8 +55,8 @@ pub struct Conn {
     sender: Sender,
 }
 
-/// Opens a connection to `addr`.
-pub async fn connect(addr: SocketAddr, http2: bool, timeout: Duration) -> Result<Conn, Failure> {
+/// Opens a TCP connection (no delay) to `addr`, classifying failures.
+pub async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Failure> {
     let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Err(_) => {
             return Err(Failure::new(
@@ -75,7 +75,12 @@ pub async fn connect(addr: SocketAddr, http2: bool, timeout: Duration) -> Result
         Ok(Ok(s)) => s,
     };
     let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(stream);
+    Ok(stream)
+}
+
+/// Opens an HTTP connection to `addr`.
+pub async fn connect(addr: SocketAddr, http2: bool, timeout: Duration) -> Result<Conn, Failure> {
+    let io = TokioIo::new(tcp_connect(addr, timeout).await?);
     let sender = if http2 {
         let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
             .await

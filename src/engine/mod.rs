@@ -11,6 +11,7 @@
 pub mod http;
 mod schedule;
 pub mod user;
+pub mod ws;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -149,6 +150,20 @@ fn worker(
                 }
             })
         };
+        for stream in &w.ctx.shared.plan.streams {
+            for c in (index as u32..stream.connections).step_by(threads) {
+                let holder = Worker {
+                    index,
+                    threads,
+                    clock,
+                    end: w.end,
+                    stop: w.stop.clone(),
+                    ctx: w.ctx.clone(),
+                };
+                let id = stream.request;
+                tokio::task::spawn_local(async move { ws::hold(&holder, id, u64::from(c)).await });
+            }
+        }
         let active = match &load.model {
             LoadModel::Closed { think_time } => {
                 schedule::closed(&w, &load.profile, *think_time).await

@@ -15,10 +15,12 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use http_body_util::Full;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
+use tokio_tungstenite::tungstenite::Message;
 
 use super::http::{Conn, Failure, Response, connect};
+use super::ws;
 use crate::plan::template::RenderCtx;
-use crate::plan::{Action, Body, ExtractFrom, MixRun, Plan, RequestSpec, Template};
+use crate::plan::{Action, Body, ExtractFrom, MixRun, Plan, RequestSpec, Template, WsMessage};
 use crate::recorder::{ErrorKind, Sample, WorkerRecorder};
 
 /// The target, resolved once before the run.
@@ -103,7 +105,17 @@ impl Shared {
 }
 
 fn prepare(spec: &RequestSpec, plan: &Plan, target: &ResolvedTarget) -> Prepared {
-    let Action::Http(h) = &spec.action;
+    let Action::Http(h) = &spec.action else {
+        return Prepared {
+            method: Method::GET,
+            static_path: None,
+            absolute: false,
+            static_headers: HeaderMap::new(),
+            dynamic_headers: Vec::new(),
+            keep_body: false,
+            needs_json: false,
+        };
+    };
     let url = h.url.to_string();
     let absolute = url.starts_with("http://") || url.starts_with("https://");
     let static_path = (h.url.is_static() && !absolute).then(|| {
@@ -220,6 +232,8 @@ pub struct User {
     rows: Vec<usize>,
     /// Connections by authority (the target's is first).
     conns: Vec<(String, Conn)>,
+    /// The user's WebSocket and the path it is open to.
+    ws: Option<(String, ws::Ws)>,
     buf: String,
 }
 
@@ -233,6 +247,7 @@ impl User {
             vars: vec![None; shared.plan.variables.len()],
             rows: vec![0; shared.plan.data.len()],
             conns: Vec::new(),
+            ws: None,
             buf: String::new(),
         }
     }
@@ -281,13 +296,26 @@ impl User {
         let sent = Instant::now();
         ctx.recorder.borrow_mut().started();
         let spec = &ctx.shared.plan.requests[id];
-        let outcome = tokio::time::timeout(spec.timeout, self.exchange(ctx, id)).await;
+        let outcome = match &spec.action {
+            Action::Http(_) => tokio::time::timeout(spec.timeout, self.exchange(ctx, id)).await,
+            Action::WsMessage(m) => tokio::time::timeout(spec.timeout, self.ws_round_trip(ctx, m))
+                .await
+                .map(|r| {
+                    r.map(|()| Response {
+                        status: 101,
+                        headers: HeaderMap::new(),
+                        body: None,
+                    })
+                }),
+            Action::WsHold(_) => return true,
+        };
         let end = Instant::now();
         let result = match outcome {
             Ok(r) => r,
             Err(_) => {
                 // The connection may be mid-response: it cannot be reused.
                 self.conns.clear();
+                self.ws = None;
                 Err(Failure::new(
                     ErrorKind::RequestTimeout,
                     format!("no complete response within {:?}", spec.timeout),
@@ -295,6 +323,8 @@ impl User {
             }
         };
         let (status, error, failure) = match result {
+            // A WebSocket reply has no status to check: it either arrived or it did not.
+            Ok(resp) if !matches!(spec.action, Action::Http(_)) => (Some(resp.status), None, None),
             Ok(resp) => match self.check(spec, &ctx.shared.prepared[id], &resp) {
                 Ok(()) => (Some(resp.status), None, None),
                 Err(f) => (Some(resp.status), Some(f.kind), Some(f)),
@@ -324,7 +354,9 @@ impl User {
         let plan = &shared.plan;
         let spec = &plan.requests[id];
         let prep = &shared.prepared[id];
-        let Action::Http(h) = &spec.action;
+        let Action::Http(h) = &spec.action else {
+            unreachable!("exchange is for HTTP requests")
+        };
         let mut rctx = RenderCtx {
             vars: &self.vars,
             data: &plan.data,
@@ -442,6 +474,57 @@ impl User {
         let conn = connect(addr, plan.target.http2, plan.target.connect_timeout).await?;
         self.conns.push((authority.to_string(), conn));
         Ok(&mut self.conns.last_mut().expect("just pushed").1)
+    }
+
+    /// Renders a path template against this user's state and joins it to the base path.
+    pub fn render_path(&mut self, shared: &Shared, t: &Template) -> String {
+        let mut ctx = RenderCtx {
+            vars: &self.vars,
+            data: &shared.plan.data,
+            rows: &self.rows,
+            counter: &shared.counter,
+            rng: &mut self.rng,
+            vu: self.id,
+            iteration: self.iteration,
+        };
+        join_path(&shared.target.base_path, &t.render(&mut ctx))
+    }
+
+    /// One WebSocket round trip on the user's WebSocket, opening it if needed.
+    async fn ws_round_trip(&mut self, ctx: &WorkerCtx, m: &WsMessage) -> Result<(), Failure> {
+        let shared = &ctx.shared;
+        let path = self.render_path(shared, &m.path);
+        if self.ws.as_ref().is_none_or(|(p, _)| *p != path) {
+            let ws = ws::connect(
+                shared.target.addr,
+                &shared.target.authority,
+                &path,
+                shared.plan.target.connect_timeout,
+            )
+            .await?;
+            self.ws = Some((path, ws));
+        }
+        let mut rctx = RenderCtx {
+            vars: &self.vars,
+            data: &shared.plan.data,
+            rows: &self.rows,
+            counter: &shared.counter,
+            rng: &mut self.rng,
+            vu: self.id,
+            iteration: self.iteration,
+        };
+        let text = m.message.render(&mut rctx);
+        let msg = if m.binary {
+            Message::binary(text.into_bytes())
+        } else {
+            Message::text(text)
+        };
+        let (_, socket) = self.ws.as_mut().expect("opened above");
+        let result = ws::round_trip(socket, msg, m.reply_contains.as_deref()).await;
+        if result.is_err() {
+            self.ws = None;
+        }
+        result
     }
 
     /// Checks expectations and extracts variables.

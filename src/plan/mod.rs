@@ -41,6 +41,8 @@ pub struct Plan {
     pub variables: Vec<String>,
     /// CSV data sets that templates read rows from.
     pub data: Vec<DataSet>,
+    /// Held WebSocket connections, opened for the whole run beside the load model.
+    pub streams: Vec<Stream>,
     /// The objectives the run is judged by.
     pub slos: Vec<Slo>,
     /// Responses larger than this are cut off and counted as `body_too_large`.
@@ -257,6 +259,42 @@ pub struct RequestSpec {
 pub enum Action {
     /// An HTTP request.
     Http(HttpRequest),
+    /// One WebSocket round trip: send a message on the user's WebSocket (opened on first use
+    /// and kept across iterations, like a keep-alive connection) and wait for a reply.
+    WsMessage(WsMessage),
+    /// A held WebSocket (see [`Stream`]): every message received is recorded, with the gap
+    /// since the previous one as its latency; a close before the end of the run is a
+    /// `disconnected` error.
+    WsHold(WsHold),
+}
+
+/// A WebSocket round trip.
+#[derive(Debug, Clone)]
+pub struct WsMessage {
+    /// Path of the WebSocket endpoint (joined to the target's base URL).
+    pub path: Template,
+    /// The message sent.
+    pub message: Template,
+    /// Send as a binary message instead of text.
+    pub binary: bool,
+    /// The reply is the first message received that contains this (any message if `None`).
+    pub reply_contains: Option<String>,
+}
+
+/// A held WebSocket.
+#[derive(Debug, Clone)]
+pub struct WsHold {
+    /// Path of the WebSocket endpoint.
+    pub path: Template,
+}
+
+/// Connections held open for the whole run, each counting what it receives.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    /// The request (with [`Action::WsHold`]) whose name the messages are recorded under.
+    pub request: RequestId,
+    /// How many connections to hold.
+    pub connections: u32,
 }
 
 /// An HTTP request template.

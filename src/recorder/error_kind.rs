@@ -25,13 +25,15 @@ pub enum ErrorKind {
     ExpectationFailed,
     /// A value to extract was not in the response.
     ExtractionFailed,
+    /// A held WebSocket closed before the end of the run.
+    Disconnected,
     /// Anything else (reported with its message in the error samples).
     Other,
 }
 
 impl ErrorKind {
     /// Number of kinds.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
 
     /// Every kind, in order.
     pub const ALL: [ErrorKind; Self::COUNT] = [
@@ -45,6 +47,7 @@ impl ErrorKind {
         ErrorKind::UnexpectedStatus,
         ErrorKind::ExpectationFailed,
         ErrorKind::ExtractionFailed,
+        ErrorKind::Disconnected,
         ErrorKind::Other,
     ];
 
@@ -61,6 +64,7 @@ impl ErrorKind {
             ErrorKind::UnexpectedStatus => "unexpected_status",
             ErrorKind::ExpectationFailed => "expectation_failed",
             ErrorKind::ExtractionFailed => "extraction_failed",
+            ErrorKind::Disconnected => "disconnected",
             ErrorKind::Other => "other",
         }
     }

@@ -65,6 +65,7 @@ pub fn plan(
         mix,
         variables: vec![],
         data: vec![],
+        streams: vec![],
         slos: vec![],
         max_body_bytes: 1 << 20,
     }
