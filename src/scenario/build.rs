@@ -180,7 +180,7 @@ fn level(ctx: &mut Ctx<'_>, model: RawModel, field: &str, v: &Sp<RawLevel>) -> f
             let (msg, _) = split_help(&e);
             ctx.err(
                 v.span(),
-                format!("`{field}` is not a rate: {msg}"),
+                format!("`{field}`: {msg}"),
                 Some("write e.g. \"500/s\"".into()),
             );
             0.0
@@ -417,14 +417,19 @@ fn data(ctx: &mut Ctx<'_>, raw: &[RawData]) -> Vec<(String, DataSet)> {
                     rows,
                 },
             )),
-            Err(msg) => ctx.err(
-                d.file.span(),
-                format!("data file `{}`: {msg}", d.file.get()),
-                Some(format!(
-                    "paths are relative to the scenario's folder (`{}`)",
-                    display_dir(&ctx.dir)
-                )),
-            ),
+            Err((msg, io)) => {
+                let help = io.then(|| {
+                    format!(
+                        "paths are relative to the scenario's folder (`{}`)",
+                        display_dir(&ctx.dir)
+                    )
+                });
+                ctx.err(
+                    d.file.span(),
+                    format!("data file `{}`: {msg}", d.file.get()),
+                    help,
+                )
+            }
         }
     }
     out
@@ -438,7 +443,11 @@ fn display_dir(dir: &Path) -> String {
     }
 }
 
-fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+/// A CSV problem: the message, and whether the file could not be read at all.
+type CsvProblem = (String, bool);
+
+/// Columns and rows of a CSV file with a header row.
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), CsvProblem> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| csv_message(&e))?;
     let columns: Vec<String> = reader
         .headers()
@@ -452,23 +461,27 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
         rows.push(record.iter().map(str::to_string).collect());
     }
     if columns.is_empty() {
-        return Err("has no header row".into());
+        return Err(("has no header row".into(), false));
     }
     Ok((columns, rows))
 }
 
-fn csv_message(e: &csv::Error) -> String {
+fn csv_message(e: &csv::Error) -> CsvProblem {
     match e.kind() {
-        csv::ErrorKind::Io(io) => format!("cannot read it: {io}"),
+        csv::ErrorKind::Io(io) => (format!("cannot read it: {io}"), true),
         csv::ErrorKind::UnequalLengths {
             pos,
             expected_len,
             len,
-        } => format!(
-            "line {} has {len} fields but the header has {expected_len}",
-            pos.as_ref().map_or(0, |p| p.line())
+        } => (
+            format!(
+                "line {} has {len} field{} but the header has {expected_len}",
+                pos.as_ref().map_or(0, |p| p.line()),
+                if *len == 1 { "" } else { "s" }
+            ),
+            false,
         ),
-        _ => e.to_string(),
+        _ => (e.to_string(), false),
     }
 }
 

@@ -160,7 +160,9 @@ pub(crate) fn from_toml(loc: &Locator<'_>, err: &toml::de::Error) -> ScenarioErr
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ");
+        .join("; ")
+        .replace("expected i64", "expected a whole number")
+        .replace("expected f64", "expected a number");
     let help = toml_help(&message);
     loc.error(err.span().unwrap_or(0..0), message, help)
 }
@@ -195,16 +197,21 @@ fn toml_help(message: &str) -> Option<String> {
     None
 }
 
-/// The candidate closest to `word`, if any is close enough to be a likely typo.
+/// The candidate closest to `word`, if any is close enough to be a likely typo: within a
+/// few edits (transpositions count as one) or sharing most of its letters in order.
 pub(crate) fn nearest<'a>(
     word: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
     candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.75)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .filter_map(|c| {
+            let edits = strsim::osa_distance(word, c);
+            let similar = strsim::jaro_winkler(word, c);
+            let allowed = (word.len().max(c.len()) / 3).max(1);
+            (edits <= allowed || similar > 0.85).then_some((edits, -similar, c))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, _, c)| c)
 }
 
 /// `did you mean `x`?` for the nearest candidate, or `None`.

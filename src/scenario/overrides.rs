@@ -63,6 +63,14 @@ pub(crate) fn apply<'a>(
         Err(_) => DeValue::String(Cow::Borrowed(value)),
     };
     let new = respan(parsed, &span);
+    if key == "target.base_url" && !value.starts_with("embedded:") {
+        // A real target replaces the embedded one, and its arguments with it.
+        if let Some(target) = root.get_mut("target") {
+            if let DeValue::Table(t) = target.get_mut() {
+                t.remove("embedded_args");
+            }
+        }
+    }
     let mut table = root;
     let mut walked = String::new();
     let mut i = 0;

@@ -428,6 +428,7 @@ fn extract(ctx: &mut Ctx<'_>, r: &RawRequest, variables: &[String]) -> Vec<Extra
                         .last()
                         .unwrap_or_default()
                         .trim()
+                        .trim_start_matches("error: ")
                         .to_string();
                     ctx.err(
                         src.span(),

@@ -66,7 +66,20 @@ fn split_key(key: &str) -> (Option<&str>, &str) {
 
 pub(crate) fn parse(key: &str, value: &str) -> Result<Slo, SloError> {
     let (request, metric_name) = split_key(key);
-    let metric = parse_metric(metric_name)?;
+    let metric = parse_metric(metric_name).map_err(|e| {
+        // `latncy.p99` reads as request `latncy`; a misspelt metric is the likelier story.
+        match (
+            request,
+            super::errors::nearest(key, METRIC_EXAMPLES.iter().copied()),
+        ) {
+            (Some(_), Some(near)) => (
+                Part::Key,
+                format!("`{key}` is not a metric"),
+                Some(format!("did you mean `{near}`?")),
+            ),
+            _ => e,
+        }
+    })?;
     let (op, limit) = parse_value(&metric, value)?;
     Ok(Slo {
         key: key.to_string(),
@@ -142,7 +155,7 @@ fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), SloError> {
     let wrong_unit = |why: String| {
         (
             Part::Value,
-            why,
+            super::check::split_help(&why).0,
             Some(format!("write \"{}\"", example(metric))),
         )
     };
