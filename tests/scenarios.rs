@@ -52,6 +52,7 @@ mod invalid {
         syntax_value,
         unknown_field,
         unknown_field_request,
+        unknown_fields_many,
         unknown_table,
         wrong_type,
         missing_name,

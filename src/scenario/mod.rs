@@ -48,6 +48,7 @@ mod build;
 mod check;
 mod describe;
 mod errors;
+mod keys;
 mod overrides;
 pub mod raw;
 mod request;
@@ -114,6 +115,11 @@ pub fn load_str(
     }
     if !problems.is_empty() {
         return Err(ScenarioErrors(problems));
+    }
+    let mut unknown = keys::unknown_keys(&loc, doc.get_ref());
+    if !unknown.is_empty() {
+        unknown.sort_by_key(|e| (e.line == 0, e.line, e.col));
+        return Err(ScenarioErrors(unknown));
     }
     let raw = raw::RawScenario::deserialize(toml::de::Deserializer::from(doc))
         .map_err(|e| ScenarioErrors(vec![errors::from_toml(&loc, &e)]))?;
