@@ -172,3 +172,32 @@ fn respan<'a>(value: DeValue<'a>, span: &Range<usize>) -> DeValue<'a> {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_nested_values_and_array_entries_by_name() {
+        let text = "[load]\nusers = 1\n[[requests]]\nname = \"get\"\n";
+        let mut doc = DeTable::parse(text).unwrap().into_inner();
+        apply(&mut doc, "load.users", "64", 100..101).unwrap();
+        apply(&mut doc, "requests.get.weight", "3", 100..101).unwrap();
+        apply(&mut doc, "slo.latency.p99", "< 5ms", 100..101).unwrap();
+        let users = doc.get("load").unwrap().get_ref().get("users").unwrap();
+        assert_eq!(users.get_ref().as_integer().unwrap().as_str(), "64");
+        assert_eq!(users.span(), 100..101);
+        let slo = doc
+            .get("slo")
+            .unwrap()
+            .get_ref()
+            .get("latency.p99")
+            .unwrap();
+        assert_eq!(slo.get_ref().as_str(), Some("< 5ms"));
+        let (msg, _) = apply(&mut doc, "load.users.x", "1", 100..101).unwrap_err();
+        assert!(msg.contains("not a table"), "{msg}");
+        let (msg, help) = apply(&mut doc, "requests.gt.weight", "1", 100..101).unwrap_err();
+        assert!(msg.contains("no entry named `gt`"), "{msg}");
+        assert_eq!(help.as_deref(), Some("did you mean `get`?"));
+    }
+}
