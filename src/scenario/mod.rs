@@ -49,6 +49,7 @@ mod check;
 mod describe;
 mod errors;
 mod keys;
+mod load;
 mod overrides;
 pub mod raw;
 mod request;
