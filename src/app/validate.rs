@@ -1,9 +1,31 @@
-//! `nexus-bench validate`.
+//! `nexus-bench validate`: loads each scenario and prints its resolved plan, or every problem.
 
 use super::Outcome;
 use crate::cli::ValidateArgs;
+use crate::scenario::{self, Overrides};
 
 /// Runs `nexus-bench validate`.
-pub fn validate(_args: ValidateArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`validate` is not implemented yet")
+pub fn validate(args: ValidateArgs) -> anyhow::Result<Outcome> {
+    let overrides = Overrides {
+        set: args.set,
+        ..Overrides::default()
+    };
+    let mut failed = false;
+    for path in &args.scenarios {
+        match scenario::load(path, &overrides) {
+            Ok(plan) => {
+                println!("ok: {}", path.display());
+                println!("{}", scenario::describe(&plan));
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        Outcome::Invalid
+    } else {
+        Outcome::Pass
+    })
 }

@@ -20,6 +20,11 @@ pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc
     let total_users = profile.peak().ceil() as u64;
     let active = Rc::new(Cell::new(0usize));
     let total_weight: u32 = w.ctx.shared.plan.mix.iter().map(|m| m.weight).sum();
+    if total_weight == 0 {
+        // Only streams: nothing to iterate.
+        w.sleep_until(w.end).await;
+        return active;
+    }
     let mut tasks = Vec::new();
     for u in (w.index as u64..total_users).step_by(w.threads) {
         let ctx = w.ctx.clone();
@@ -66,6 +71,10 @@ pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<u
     let active = Rc::new(Cell::new(0usize));
     let idle: Rc<RefCell<Vec<User>>> = Rc::new(RefCell::new(Vec::new()));
     let total_weight: u32 = w.ctx.shared.plan.mix.iter().map(|m| m.weight).sum();
+    if total_weight == 0 {
+        w.sleep_until(w.end).await;
+        return active;
+    }
     let mut next_user = w.index as u64;
     let mut n = w.index as f64;
     let mut picker = User::new(u64::MAX - w.index as u64, &w.ctx.shared);

@@ -1,0 +1,293 @@
+//! Builds the [`Plan`] from the raw model: target, load profile, data sets and SLOs (requests
+//! and flows are in [`super::request`]). Every problem is collected, none stops the others.
+
+use std::path::Path;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use super::check::{Ctx, split_help};
+use super::errors::did_you_mean;
+use super::raw::{RawData, RawScenario, RawTarget, Sp, SpMap};
+use super::slo::{self, Part};
+use crate::plan::template::Scope;
+use crate::plan::{DataSet, Plan, Slo, Source, Target, TargetBase, Template};
+use crate::units;
+
+const APIS: &[&str] = &["supervisor", "mesh", "cache", "all"];
+
+/// Builds the plan; problems are left in `ctx.errors`.
+pub(crate) fn plan(
+    ctx: &mut Ctx<'_>,
+    raw: &RawScenario,
+    source: Source,
+    duration: Option<(&str, std::ops::Range<usize>)>,
+) -> Plan {
+    ctx.name("scenario name", &raw.name);
+    let target = target(ctx, &raw.target);
+    let load = super::load::load(ctx, &raw.load, duration);
+    let data = data(ctx, &raw.data);
+    let built = super::request::build(ctx, raw, &data);
+    let names: Vec<&str> = built.requests.iter().map(|r| r.name.as_str()).collect();
+    let slos = slos(ctx, &raw.slo, &names);
+    let max_body = match &raw.target.max_body {
+        None => 16_000_000,
+        Some(v) => units::parse_bytes(v.get()).unwrap_or_else(|e| {
+            let (msg, _) = split_help(&e);
+            ctx.err(
+                v.span(),
+                format!("`max_body` is not a size: {msg}"),
+                Some("write e.g. \"16MB\" or \"512KiB\"".into()),
+            );
+            0
+        }),
+    };
+    Plan {
+        name: raw.name.get().clone(),
+        description: raw.description.clone().unwrap_or_default(),
+        source,
+        target,
+        load,
+        requests: built.requests,
+        mix: built.mix,
+        variables: built.variables,
+        data: data.into_iter().map(|(_, d)| d).collect(),
+        streams: built.streams,
+        slos,
+        max_body_bytes: max_body as usize,
+    }
+}
+
+fn target(ctx: &mut Ctx<'_>, t: &RawTarget) -> Target {
+    let url = t.base_url.get().trim();
+    let span = t.base_url.span();
+    let base = if let Some(api) = url.strip_prefix("embedded:") {
+        if !APIS.contains(&api) {
+            ctx.err(
+                span.clone(),
+                format!("`{api}` is not an embedded API"),
+                Some(match did_you_mean(api, APIS.iter().copied()) {
+                    Some(h) => h,
+                    None => {
+                        "use embedded:supervisor, embedded:mesh, embedded:cache or embedded:all"
+                            .into()
+                    }
+                }),
+            );
+        }
+        let args = t
+            .embedded_args
+            .as_ref()
+            .map(|a| a.get().clone())
+            .unwrap_or_default();
+        TargetBase::Embedded {
+            api: api.to_string(),
+            args,
+        }
+    } else {
+        if let Some(args) = &t.embedded_args {
+            ctx.err(
+                args.span(),
+                "`embedded_args` only apply to `embedded:` targets",
+                Some("remove it, or set base_url = \"embedded:cache\" (or another API)".into()),
+            );
+        }
+        check_http_url(ctx, "base_url", url, span);
+        TargetBase::Url(url.trim_end_matches('/').to_string())
+    };
+    let no_vars = Scope {
+        vars: &[],
+        all_vars: &[],
+        data: &[],
+        env: ctx.env,
+    };
+    let headers = headers(ctx, &t.headers, &no_vars);
+    Target {
+        base,
+        headers,
+        http2: t.http2,
+        connect_timeout: ctx.duration(
+            "connect_timeout",
+            t.connect_timeout.as_ref(),
+            Duration::from_secs(2),
+        ),
+    }
+}
+
+/// Checks an absolute `http://` URL (templates inside are allowed).
+pub(crate) fn check_http_url(
+    ctx: &mut Ctx<'_>,
+    field: &str,
+    url: &str,
+    span: std::ops::Range<usize>,
+) {
+    if url.starts_with("https://") {
+        ctx.err(
+            span,
+            format!("`{field}`: https is not supported yet"),
+            Some("use http:// (HTTP/1.1 or h2c), or put a TLS-terminating proxy in front".into()),
+        );
+    } else if !url.starts_with("http://") || url.len() <= "http://".len() {
+        ctx.err(
+            span,
+            format!("`{field}` = `{url}` is not an http:// URL"),
+            Some(if field == "base_url" {
+                "write e.g. \"http://127.0.0.1:8080\" or \"embedded:cache\"".into()
+            } else {
+                "write e.g. \"http://127.0.0.1:8080/health\"".into()
+            }),
+        );
+    }
+}
+
+/// Compiles a header table: lowercase names, template values.
+pub(crate) fn headers(
+    ctx: &mut Ctx<'_>,
+    raw: &SpMap<Sp<String>>,
+    scope: &Scope<'_>,
+) -> Vec<(HeaderName, Template)> {
+    let mut out = Vec::new();
+    for (name, value) in &raw.0 {
+        let lower = name.get().to_ascii_lowercase();
+        let template = ctx.template(value, scope);
+        match HeaderName::from_bytes(lower.as_bytes()) {
+            Ok(h) => out.push((h, template)),
+            Err(_) => ctx.err(
+                name.span(),
+                format!("`{}` is not a valid header name", name.get()),
+                Some("header names are letters, digits and `-`, e.g. \"x-api-key\"".into()),
+            ),
+        }
+    }
+    out
+}
+
+fn data(ctx: &mut Ctx<'_>, raw: &[RawData]) -> Vec<(String, DataSet)> {
+    let mut out: Vec<(String, DataSet)> = Vec::new();
+    for d in raw {
+        ctx.name("data set name", &d.name);
+        if out.iter().any(|(n, _)| n == d.name.get()) {
+            ctx.err(
+                d.name.span(),
+                format!("data set `{}` is declared twice", d.name.get()),
+                Some("give each [[data]] its own name".into()),
+            );
+        }
+        let path = ctx.dir.join(d.file.get());
+        match read_csv(&path) {
+            Ok((columns, rows)) => out.push((
+                d.name.get().clone(),
+                DataSet {
+                    file: path,
+                    columns,
+                    rows,
+                },
+            )),
+            Err((msg, io)) => {
+                let help = io.then(|| {
+                    format!(
+                        "paths are relative to the scenario's folder (`{}`)",
+                        display_dir(&ctx.dir)
+                    )
+                });
+                ctx.err(
+                    d.file.span(),
+                    format!("data file `{}`: {msg}", d.file.get()),
+                    help,
+                )
+            }
+        }
+    }
+    out
+}
+
+fn display_dir(dir: &Path) -> String {
+    if dir.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        dir.display().to_string()
+    }
+}
+
+/// A CSV problem: the message, and whether the file could not be read at all.
+type CsvProblem = (String, bool);
+
+/// Columns and rows of a CSV file with a header row.
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), CsvProblem> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_message(&e))?;
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_message(&e))?
+        .iter()
+        .map(|c| c.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_message(&e))?;
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    if columns.is_empty() {
+        return Err(("has no header row".into(), false));
+    }
+    Ok((columns, rows))
+}
+
+fn csv_message(e: &csv::Error) -> CsvProblem {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => (format!("cannot read it: {io}"), true),
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => (
+            format!(
+                "line {} has {len} field{} but the header has {expected_len}",
+                pos.as_ref().map_or(0, |p| p.line()),
+                if *len == 1 { "" } else { "s" }
+            ),
+            false,
+        ),
+        _ => (e.to_string(), false),
+    }
+}
+
+fn slos(ctx: &mut Ctx<'_>, raw: &SpMap<Sp<String>>, names: &[&str]) -> Vec<Slo> {
+    let mut out = Vec::new();
+    for (key, value) in &raw.0 {
+        match slo::parse(key.get(), value.get()) {
+            Ok(s) => {
+                if let Some(r) = s.request.as_deref().filter(|r| !names.contains(r)) {
+                    let candidates = names.iter().copied().chain([
+                        "latency",
+                        "service_time",
+                        "error_rate",
+                        "throughput",
+                        "expect_pass_rate",
+                    ]);
+                    ctx.err(
+                        key.span(),
+                        format!(
+                            "`{r}` in `{}` is neither a metric nor a request name",
+                            key.get()
+                        ),
+                        Some(
+                            did_you_mean(r, candidates)
+                                .unwrap_or_else(|| format!("requests: {}", names.join(", "))),
+                        ),
+                    );
+                } else {
+                    out.push(s);
+                }
+            }
+            Err((part, msg, help)) => {
+                let span = if part == Part::Key {
+                    key.span()
+                } else {
+                    value.span()
+                };
+                ctx.err(span, msg, help);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,103 @@
+//! Small checks shared by the builders: the error collector, names, units and templates.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::errors::{Locator, ScenarioError};
+use super::raw::Sp;
+use crate::plan::Template;
+use crate::plan::template::Scope;
+use crate::units;
+
+/// Collects every problem while the plan is built.
+pub(crate) struct Ctx<'a> {
+    pub loc: Locator<'a>,
+    pub errors: Vec<ScenarioError>,
+    /// The scenario file's folder: data and body files are relative to it.
+    pub dir: PathBuf,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Ctx<'_> {
+    /// Records a problem at `span`.
+    pub fn err(&mut self, span: Range<usize>, message: impl Into<String>, help: Option<String>) {
+        let e = self.loc.error(span, message, help);
+        self.errors.push(e);
+    }
+
+    /// Checks a name used as a folder or metrics key: `[A-Za-z0-9_-]+`.
+    pub fn name(&mut self, what: &str, name: &Sp<String>) -> bool {
+        let n = name.get();
+        let ok = !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            let fixed: String = n
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            self.err(
+                name.span(),
+                format!("{what} `{n}` may only use letters, digits, `_` and `-`"),
+                Some(if fixed.is_empty() {
+                    format!("give the {what} a name such as \"cache\"")
+                } else {
+                    format!("write \"{fixed}\"")
+                }),
+            );
+        }
+        ok
+    }
+
+    /// Parses an optional duration field, or returns `default`.
+    pub fn duration(
+        &mut self,
+        field: &str,
+        value: Option<&Sp<String>>,
+        default: Duration,
+    ) -> Duration {
+        match value {
+            None => default,
+            Some(v) => match units::parse_duration(v.get()) {
+                Ok(d) => d,
+                Err(e) => {
+                    let (msg, _) = split_help(&e);
+                    self.err(
+                        v.span(),
+                        format!("`{field}` is not a duration: {msg}"),
+                        Some("write e.g. \"30s\" or \"250ms\"".into()),
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    /// Compiles a template written in a string value, pointing errors inside the string.
+    pub fn template(&mut self, value: &Sp<String>, scope: &Scope<'_>) -> Template {
+        match Template::parse(value.get(), scope) {
+            Ok(t) => t,
+            Err(e) => {
+                let (msg, help) = split_help(&e.message);
+                let span = self.loc.inside_string(value.span(), e.offset);
+                self.err(span, msg, help);
+                Template::default()
+            }
+        }
+    }
+}
+
+/// Splits `"what; write x"` messages into the message and a help line.
+pub(crate) fn split_help(text: &str) -> (String, Option<String>) {
+    match text.split_once("; ") {
+        Some((m, h)) => (m.to_string(), Some(h.to_string())),
+        None => (text.to_string(), None),
+    }
+}
