@@ -207,6 +207,8 @@ async fn invalidate(
     Json(json!({ "invalidated": removed, "tags": body.tags }))
 }
 
+/// Counters and sizes. moka applies evictions and expirations lazily, so `entries` and `bytes`
+/// can lag behind a burst of writes until its maintenance runs (or `optimize` forces it).
 fn stats_json(shared: &Shared) -> serde_json::Value {
     let hits = shared.hits.load(Ordering::Relaxed);
     let misses = shared.misses.load(Ordering::Relaxed);

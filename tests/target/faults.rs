@@ -109,3 +109,25 @@ async fn stalls_hold_requests_until_the_window_ends() {
     assert!(fast > 3, "only {fast} requests passed without a stall");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn slowdown_stretches_the_handler_time() {
+    let mut cfg = config();
+    // Enough services that one health check takes a measurable time.
+    cfg.services = 20_000;
+    cfg.faults.slowdown = 3.0;
+    let server = Server::start(cfg).await;
+    let mut client = server.client().await;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let reply = client.send("GET", "/api/health", None).await;
+        let elapsed = started.elapsed();
+        let took = Duration::from_secs_f64(reply.json()["took_ms"].as_f64().unwrap() / 1000.0);
+        // The handler ran for at least `took`, then the layer slept 2 × the handler time.
+        assert!(
+            elapsed >= took * 3,
+            "elapsed {elapsed:?} vs handler {took:?}"
+        );
+    }
+    server.stop().await;
+}

@@ -100,10 +100,9 @@ async fn agent(
     State(api): State<Arc<MeshApi>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let agents = api.read().agents(None);
-    agents
-        .into_iter()
-        .find(|a| a.agent_id == id)
+    api.read()
+        .agent(&id)
+        .cloned()
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("unknown agent {id:?}")))
 }

@@ -137,6 +137,11 @@ impl Mesh {
         }
     }
 
+    /// An agent by id.
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
     /// Whether an agent with this id exists.
     pub fn has_agent(&self, id: &str) -> bool {
         self.agents.contains_key(id)
