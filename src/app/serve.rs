@@ -1,9 +1,217 @@
-//! `nexus-bench serve`.
+//! `nexus-bench serve`: turns the command line into a [`ServeConfig`], binds, prints the base
+//! URL as the first line of stdout and serves until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
 
 use super::Outcome;
 use crate::cli::ServeArgs;
+use crate::target::{Apis, Faults, ServeConfig};
+use crate::units;
 
 /// Runs `nexus-bench serve`.
-pub fn serve(_args: ServeArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`serve` is not implemented yet")
+pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let config = config(&args)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the bound address")?;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "http://{addr}")?;
+        stdout.flush()?;
+        drop(stdout);
+        crate::target::serve(listener, config, shutdown_signal())
+            .await
+            .context("the server failed")
+    })?;
+    Ok(Outcome::Pass)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// Maps the command line to a validated [`ServeConfig`].
+fn config(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
+    let apis = match args.api.as_str() {
+        "all" => Apis::ALL,
+        one => Apis {
+            supervisor: one == "supervisor",
+            mesh: one == "mesh",
+            cache: one == "cache",
+        },
+    };
+    let duration = |flag: &str, text: &str| -> anyhow::Result<Duration> {
+        units::parse_duration(text).map_err(|e| anyhow::anyhow!("--{flag} {text:?}: {e}"))
+    };
+    let latency = match &args.latency {
+        None => None,
+        Some(text) => Some(match text.split_once("..") {
+            Some((low, high)) => {
+                let (low, high) = (
+                    duration("latency", low.trim())?,
+                    duration("latency", high.trim())?,
+                );
+                if low > high {
+                    bail!("--latency {text:?}: the range must go from low to high");
+                }
+                (low, high)
+            }
+            None => {
+                let fixed = duration("latency", text)?;
+                (fixed, fixed)
+            }
+        }),
+    };
+    let error_rate = match &args.error_rate {
+        None => 0.0,
+        Some(text) => {
+            let rate = units::parse_percent(text)
+                .map_err(|e| anyhow::anyhow!("--error-rate {text:?}: {e}"))?;
+            if !(0.0..=1.0).contains(&rate) {
+                bail!("--error-rate {text:?}: must be between 0% and 100%");
+            }
+            rate
+        }
+    };
+    let stall = match (&args.stall_every, &args.stall_for) {
+        (None, None) => None,
+        (Some(every), Some(length)) => {
+            let (every, length) = (
+                duration("stall-every", every)?,
+                duration("stall-for", length)?,
+            );
+            if length >= every {
+                bail!("--stall-for must be shorter than --stall-every");
+            }
+            Some((every, length))
+        }
+        _ => bail!("--stall-every and --stall-for go together"),
+    };
+    let slowdown = args.slowdown.unwrap_or(1.0);
+    if !slowdown.is_finite() || slowdown < 1.0 {
+        bail!("--slowdown {slowdown}: must be at least 1.0 (1.2 = 20% slower)");
+    }
+    Ok(ServeConfig {
+        apis,
+        services: args.services,
+        service_start_time: duration("service-start-time", &args.service_start_time)?,
+        cache_entries: args.cache_entries,
+        cache_bytes: units::parse_bytes(&args.cache_bytes)
+            .map_err(|e| anyhow::anyhow!("--cache-bytes {:?}: {e}", args.cache_bytes))?,
+        faults: Faults {
+            latency,
+            error_rate,
+            stall,
+            slowdown,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        use clap::Parser;
+        let mut argv = vec!["nexus-bench", "serve"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Serve(args) => args,
+            _ => unreachable!("parsed a serve command"),
+        }
+    }
+
+    #[test]
+    fn defaults_have_no_faults() {
+        let config = config(&args(&[])).unwrap();
+        assert_eq!(config.apis, Apis::ALL);
+        assert_eq!(config.faults, Faults::default());
+        assert_eq!(config.service_start_time, Duration::from_millis(200));
+        assert_eq!(config.cache_bytes, 64_000_000);
+    }
+
+    #[test]
+    fn faults_are_parsed() {
+        let config = config(&args(&[
+            "--api",
+            "cache",
+            "--latency",
+            "1ms..5ms",
+            "--error-rate",
+            "1%",
+            "--stall-every",
+            "10s",
+            "--stall-for",
+            "1s",
+            "--slowdown",
+            "1.5",
+        ]))
+        .unwrap();
+        assert!(config.apis.cache && !config.apis.mesh && !config.apis.supervisor);
+        let f = config.faults;
+        assert_eq!(
+            f.latency,
+            Some((Duration::from_millis(1), Duration::from_millis(5)))
+        );
+        assert!((f.error_rate - 0.01).abs() < 1e-12);
+        assert_eq!(
+            f.stall,
+            Some((Duration::from_secs(10), Duration::from_secs(1)))
+        );
+        assert_eq!(f.slowdown, 1.5);
+        let fixed = config_of(&["--latency", "2ms"]).faults.latency;
+        assert_eq!(
+            fixed,
+            Some((Duration::from_millis(2), Duration::from_millis(2)))
+        );
+    }
+
+    fn config_of(extra: &[&str]) -> ServeConfig {
+        config(&args(extra)).unwrap()
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        for (extra, needle) in [
+            (&["--latency", "5ms..1ms"][..], "low to high"),
+            (&["--latency", "fast"][..], "--latency"),
+            (&["--error-rate", "150%"][..], "between"),
+            (&["--stall-every", "1s"][..], "go together"),
+            (&["--slowdown", "0.5"][..], "at least"),
+            (&["--cache-bytes", "lots"][..], "--cache-bytes"),
+        ] {
+            let err = config(&args(extra)).unwrap_err().to_string();
+            assert!(err.contains(needle), "{extra:?}: {err}");
+        }
+    }
 }

@@ -1,1 +1,170 @@
-//! target (in progress).
+//! The reference target server behind `nexus-bench serve`: a side room that depends on nothing
+//! else in the crate.
+//!
+//! It serves three small but real APIs that scenarios can load-test without anything else
+//! running: a process [`supervisor`] (simulated services with a start/stop state machine and a
+//! WebSocket event stream), an agent [`mesh`] (discovery, least-loaded task assignment,
+//! messaging and delta state sync) and a bounded [`cache`] (moka, TTL, tags). Around them sit
+//! the operational routes (`/healthz`, `/metrics`, `/debug/pprof/profile`) and one fault layer
+//! ([`faults`]) that injects latency, errors, stalls and slowdowns into the API routes only.
+
+mod cache;
+mod error;
+mod faults;
+mod mesh;
+mod ops;
+mod profile;
+mod supervisor;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::sync::watch;
+
+pub use error::ApiError;
+
+/// Which APIs the server exposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Apis {
+    /// `/api/services`, `/api/health`, `/ws`.
+    pub supervisor: bool,
+    /// `/api/agents`, `/api/tasks`, `/api/messages`, `/api/state`, `/api/mesh/ws`.
+    pub mesh: bool,
+    /// `/api/v1/cache/*`.
+    pub cache: bool,
+}
+
+impl Apis {
+    /// Every API.
+    pub const ALL: Apis = Apis {
+        supervisor: true,
+        mesh: true,
+        cache: true,
+    };
+}
+
+/// Faults injected into the API routes (never into `/healthz`, `/metrics` or pprof).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    /// Added latency before the handler, drawn uniformly from the range; fixed = `(d, d)`.
+    pub latency: Option<(Duration, Duration)>,
+    /// Fraction (0..=1) of requests answered `500` with a JSON error instead of being handled.
+    pub error_rate: f64,
+    /// `(every, for)`: every `every` since start, all requests wait until a window of `for`
+    /// has passed.
+    pub stall: Option<(Duration, Duration)>,
+    /// Multiplies the handler's measured time (`1.0` = no slowdown).
+    pub slowdown: f64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            latency: None,
+            error_rate: 0.0,
+            stall: None,
+            slowdown: 1.0,
+        }
+    }
+}
+
+impl Faults {
+    /// Whether any fault is configured (the fault layer is skipped entirely otherwise).
+    pub fn any(&self) -> bool {
+        self.latency.is_some()
+            || self.error_rate > 0.0
+            || self.stall.is_some()
+            || self.slowdown > 1.0
+    }
+}
+
+/// Everything the server needs to know.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Which APIs to serve.
+    pub apis: Apis,
+    /// Number of simulated services (`svc-000`, `svc-001`, …).
+    pub services: usize,
+    /// How long a simulated service takes to start or to stop.
+    pub service_start_time: Duration,
+    /// Cache capacity in entries.
+    pub cache_entries: u64,
+    /// Cache capacity in bytes of keys and values.
+    pub cache_bytes: u64,
+    /// Injected faults.
+    pub faults: Faults,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            apis: Apis::ALL,
+            services: 50,
+            service_start_time: Duration::from_millis(200),
+            cache_entries: 100_000,
+            cache_bytes: 64_000_000,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Builds the whole application. The router can be built many times in one process (the
+/// Prometheus recorder is installed once and shared).
+pub fn router(config: ServeConfig) -> Router {
+    build(config, watch::channel(false).1)
+}
+
+/// Serves `config` on `listener` until `shutdown` resolves, then drains gracefully: open
+/// WebSocket streams are closed and in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (closing_tx, closing_rx) = watch::channel(false);
+    let app = build(config, closing_rx);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Long-lived WebSocket tasks watch this and close their sockets, so the drain ends.
+            let _ = closing_tx.send(true);
+        })
+        .await
+}
+
+/// Resolves once the server starts shutting down; never, if it cannot (as for [`router`]).
+pub(crate) async fn closed(closing: &mut watch::Receiver<bool>) {
+    if closing.wait_for(|&c| c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn build(config: ServeConfig, closing: watch::Receiver<bool>) -> Router {
+    let mut api = Router::new();
+    if config.apis.supervisor {
+        api = api.merge(supervisor::routes(
+            config.services,
+            config.service_start_time,
+            closing.clone(),
+        ));
+    }
+    if config.apis.mesh {
+        api = api.merge(mesh::routes(closing.clone()));
+    }
+    if config.apis.cache {
+        api = api.merge(cache::routes(config.cache_entries, config.cache_bytes));
+    }
+    if config.faults.any() {
+        api = faults::layer(api, config.faults.clone());
+    }
+    let handle = ops::prometheus();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(move || ops::render_metrics(handle.clone())))
+        .route("/debug/pprof/profile", get(profile::handler))
+        .merge(api)
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn(ops::track))
+}
