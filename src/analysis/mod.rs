@@ -1,1 +1,5 @@
 //! analysis (in progress).
+
+pub mod compare;
+pub mod compare_render;
+pub mod stats;
