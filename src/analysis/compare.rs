@@ -557,7 +557,7 @@ fn judge(row: &mut MetricComparison, o: &CompareOptions) {
                 "worse, but within the {:.0}% tolerance",
                 o.max_regression * 100.0
             ));
-        } else if worse > o.max_regression {
+        } else if worse > o.max_regression.max(o.noise) {
             row.note = Some("worse, but not beyond doubt (p or CI)".into());
         }
         Change::NoChange
