@@ -1,9 +1,72 @@
-//! `nexus-bench compare`.
+//! `nexus-bench compare`: load a baseline and a run, compare them, print the table, and fail
+//! (exit 1) when a gated metric regressed. Runs that are not comparable are an error (exit 2)
+//! unless `--force`.
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
 
 use super::Outcome;
+use crate::analysis::compare::{CompareOptions, compare as compare_runs, load_baseline};
+use crate::analysis::compare_render::render_terminal;
 use crate::cli::CompareArgs;
+use crate::units::parse_percent;
 
 /// Runs `nexus-bench compare`.
-pub fn compare(_args: CompareArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`compare` is not implemented yet")
+pub fn compare(args: CompareArgs) -> anyhow::Result<Outcome> {
+    let opts = options(
+        args.max_regression.as_deref(),
+        args.noise.as_deref(),
+        args.significance,
+        args.force,
+    )?;
+    let current = crate::result::load(&args.current).context("reading the current run")?;
+    let (path, baseline) = load_baseline(&args.baseline, &current.scenario.name)
+        .with_context(|| format!("reading the baseline `{}`", args.baseline))?;
+    let comparison = compare_runs(&baseline, &current, &opts).with_context(|| {
+        format!(
+            "comparing {} with {}",
+            path.display(),
+            args.current.display()
+        )
+    })?;
+    print!("{}", render_terminal(&comparison, use_color()));
+    Ok(if comparison.regressed() {
+        Outcome::GateFailed
+    } else {
+        Outcome::Pass
+    })
+}
+
+/// Comparison options from flag values (`"10%"`, `"2%"`, `0.05`); unset ones keep their
+/// defaults.
+pub fn options(
+    max_regression: Option<&str>,
+    noise: Option<&str>,
+    significance: Option<f64>,
+    force: bool,
+) -> anyhow::Result<CompareOptions> {
+    let mut opts = CompareOptions {
+        force,
+        ..CompareOptions::default()
+    };
+    if let Some(text) = max_regression {
+        opts.max_regression = parse_percent(text)
+            .map_err(anyhow::Error::msg)
+            .context("--max-regression")?;
+    }
+    if let Some(text) = noise {
+        opts.noise = parse_percent(text)
+            .map_err(anyhow::Error::msg)
+            .context("--noise")?;
+    }
+    if let Some(alpha) = significance {
+        opts.significance = alpha;
+    }
+    Ok(opts)
+}
+
+/// Colour when stdout is a terminal and `NO_COLOR` is unset.
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
