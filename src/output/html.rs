@@ -143,7 +143,7 @@ pub fn render(input: &ReportInput) -> Result<String, OutputError> {
     out.push_str("</section><section id=\"requests\"><h2>Requests</h2>");
     let _ = write!(
         out,
-        "<p class=\"note\">Measured period only ({}); totals: {} requests, {} errors, {} dropped, {} cancelled.</p>",
+        "<p class=\"note\">Measured period only: {}. Totals: {} requests, {} errors, {} dropped, {} cancelled.</p>",
         esc(&format::run_length(r)),
         format::count(r.totals.requests),
         format::count(r.totals.errors),
