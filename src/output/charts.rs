@@ -191,7 +191,43 @@ fn chart_err(e: impl std::fmt::Display) -> OutputError {
     }
 }
 
+/// One legend entry: text (unescaped) and CSS colour; `band` for a shaded area.
+pub struct LegendItem {
+    /// The series name, as in the result.
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: String,
+    /// A shaded band rather than a line.
+    pub band: bool,
+}
+
+fn css(c: RGBColor) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
 impl Plot {
+    /// The legend, rendered by the page in HTML (it never covers the data, and wraps).
+    pub fn legend(&self) -> Vec<LegendItem> {
+        let mut items: Vec<LegendItem> = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LegendItem {
+                name: l.name.clone(),
+                color: css(PALETTE[i % PALETTE.len()]),
+                band: false,
+            })
+            .collect();
+        if let Some((_, _, name)) = self.shade {
+            items.push(LegendItem {
+                name: name.into(),
+                color: "#dfe3e8".into(),
+                band: true,
+            });
+        }
+        items
+    }
+
     /// The chart as an SVG document.
     pub fn render(&self) -> Result<String, OutputError> {
         let mut svg = String::new();
@@ -220,16 +256,14 @@ impl Plot {
                 .axis_style(RGBColor(148, 163, 184))
                 .draw()
                 .map_err(chart_err)?;
-            if let Some((a, b, name)) = self.shade {
+            if let Some((a, b, _)) = self.shade {
                 let band = RGBColor(100, 116, 139).mix(0.12).filled();
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
                         [(a, self.y.lo), (b, self.y.hi)],
                         band,
                     )))
-                    .map_err(chart_err)?
-                    .label(name)
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], band));
+                    .map_err(chart_err)?;
             }
             let bar = PALETTE[0].mix(0.75).filled();
             chart
@@ -246,20 +280,6 @@ impl Plot {
                         line.points.iter().copied(),
                         color.stroke_width(2),
                     ))
-                    .map_err(chart_err)?
-                    .label(line.name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                    });
-            }
-            if !self.lines.is_empty() || self.shade.is_some() {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .label_font((FONT, 13).into_font().color(&INK))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(203, 213, 225))
-                    .draw()
                     .map_err(chart_err)?;
             }
             root.present().map_err(chart_err)?;
@@ -274,6 +294,8 @@ pub struct Chart {
     pub id: &'static str,
     /// Caption (plain text).
     pub title: &'static str,
+    /// The legend.
+    pub legend: Vec<LegendItem>,
     /// The SVG.
     pub svg: String,
 }
@@ -325,6 +347,7 @@ pub fn time_charts(result: &RunResult) -> Result<Vec<Chart>, OutputError> {
     charts.push(Chart {
         id: "chart-throughput",
         title: "Throughput and errors per second",
+        legend: plot.legend(),
         svg: plot.render()?,
     });
 
@@ -349,6 +372,7 @@ pub fn time_charts(result: &RunResult) -> Result<Vec<Chart>, OutputError> {
     charts.push(Chart {
         id: "chart-latency",
         title: "Latency over time (all requests)",
+        legend: plot.legend(),
         svg: plot.render()?,
     });
 
@@ -377,6 +401,7 @@ pub fn time_charts(result: &RunResult) -> Result<Vec<Chart>, OutputError> {
     charts.push(Chart {
         id: "chart-load",
         title: "Requests in flight and load level",
+        legend: plot.legend(),
         svg: plot.render()?,
     });
 
@@ -393,6 +418,7 @@ pub fn time_charts(result: &RunResult) -> Result<Vec<Chart>, OutputError> {
         charts.push(Chart {
             id: "chart-dropped",
             title: "Dropped arrivals per second (max in flight reached)",
+            legend: plot.legend(),
             svg: plot.render()?,
         });
     }

@@ -75,6 +75,7 @@ pub fn percentile_chart(result: &RunResult) -> Result<Chart, OutputError> {
     Ok(Chart {
         id: "chart-percentiles",
         title: "Latency by percentile (measured period)",
+        legend: plot.legend(),
         svg: plot.render()?,
     })
 }
@@ -128,6 +129,7 @@ pub fn histogram_chart(result: &RunResult) -> Result<Chart, OutputError> {
     Ok(Chart {
         id: "chart-histogram",
         title: "Latency histogram (all requests, measured period)",
+        legend: plot.legend(),
         svg: plot.render()?,
     })
 }

@@ -44,11 +44,20 @@ fn safe_id(id: &str) -> String {
 fn figure(out: &mut String, chart: &Chart) {
     let _ = write!(
         out,
-        "<figure id=\"{}\"><figcaption>{}</figcaption>{}</figure>",
+        "<figure id=\"{}\"><figcaption>{}</figcaption><div class=\"legend\">",
         chart.id,
-        esc(chart.title),
-        chart.svg
+        esc(chart.title)
     );
+    for item in &chart.legend {
+        let _ = write!(
+            out,
+            "<span><i class=\"{}\" style=\"background:{}\"></i>{}</span>",
+            if item.band { "band" } else { "line" },
+            esc(&item.color),
+            esc(&item.name)
+        );
+    }
+    let _ = write!(out, "</div>{}</figure>", chart.svg);
 }
 
 fn header(out: &mut String, input: &ReportInput) {

@@ -20,7 +20,7 @@ pub fn slos(result: &RunResult) -> String {
         let _ = write!(
             out,
             "<tr class=\"{pf}\"><td class=\"key\">{}</td><td>{}</td><td>{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td><span class=\"badge {pf}\">{}</span></td></tr>",
+             <td class=\"num\">{}</td><td class=\"num obs\">{}</td><td><span class=\"badge {pf}\">{}</span></td></tr>",
             esc(&s.key),
             esc(&s.metric),
             esc(format::slo_request(s)),
