@@ -19,6 +19,7 @@ fn one_hour_report_is_under_2mb() {
         sections: &[],
     };
     let page = html::HtmlReport.render(&input).unwrap();
+    eprintln!("one-hour report.html: {} bytes", page.len());
     assert!(
         page.len() < 2_000_000,
         "report.html is {} bytes",
