@@ -1,0 +1,19 @@
+//! Integration tests of everything `nexus-bench` writes from a result file
+//! (modules under `tests/outputs/`).
+
+#[path = "outputs/browser.rs"]
+mod browser;
+#[path = "outputs/escaping.rs"]
+mod escaping;
+#[path = "outputs/files.rs"]
+mod files;
+#[path = "outputs/fixture.rs"]
+mod fixture;
+#[path = "outputs/hlog.rs"]
+mod hlog;
+#[path = "outputs/same_numbers.rs"]
+mod same_numbers;
+#[path = "outputs/size.rs"]
+mod size;
+#[path = "outputs/snapshots.rs"]
+mod snapshots;
