@@ -93,6 +93,18 @@ pub struct RunArgs {
     /// Compare this run against a named baseline (or a result path) and gate on regressions.
     #[arg(long, value_name = "NAME|PATH")]
     pub baseline: Option<String>,
+    /// With `--baseline`: largest tolerated regression (e.g. `10%`).
+    #[arg(long, value_name = "PCT")]
+    pub max_regression: Option<String>,
+    /// With `--baseline`: changes smaller than this are never regressions (e.g. `2%`).
+    #[arg(long, value_name = "PCT")]
+    pub noise: Option<String>,
+    /// With `--baseline`: significance level of the statistical test.
+    #[arg(long, value_name = "ALPHA")]
+    pub significance: Option<f64>,
+    /// With `--baseline`: compare even when the scenario or load settings differ.
+    #[arg(long)]
+    pub force: bool,
     /// Sample nexus-bench itself and write its flamegraph.
     #[arg(long)]
     pub profile: bool,

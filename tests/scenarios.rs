@@ -160,7 +160,9 @@ mod valid {
         assert_eq!(plan.requests[0].expect.status, [(200, 200), (404, 404)]);
         assert_eq!(plan.requests[1].timeout, Duration::from_secs(5));
         assert_eq!(plan.requests[0].timeout, Duration::from_secs(10));
-        let Action::Http(put) = &plan.requests[1].action else { panic!("http") };
+        let Action::Http(put) = &plan.requests[1].action else {
+            panic!("http")
+        };
         assert_eq!(put.method, http::Method::PUT);
         match &put.body {
             Body::Template { text, content_type } => {
@@ -172,7 +174,9 @@ mod valid {
             }
             other => panic!("{other:?}"),
         }
-        let Action::Http(raw) = &plan.requests[2].action else { panic!("http") };
+        let Action::Http(raw) = &plan.requests[2].action else {
+            panic!("http")
+        };
         match &raw.body {
             Body::Bytes {
                 bytes,
@@ -266,7 +270,9 @@ mod valid {
             &plan.requests[0].extract[0].from,
             ExtractFrom::Regex(_)
         ));
-        let Action::Http(status) = &plan.requests[3].action else { panic!("http") };
+        let Action::Http(status) = &plan.requests[3].action else {
+            panic!("http")
+        };
         assert_eq!(
             status.url.to_string(),
             "/api/tasks/{{ task_id }}?agent={{ agent_id }}"

@@ -66,7 +66,7 @@ impl Progress {
                 .unwrap_or((0, f64::NAN, 0));
             let errors: u64 = agg.seconds.values().map(|s| s.errors()).sum();
             format!(
-                "{} req/s  p99 {}  errors {}  in flight {}",
+                "{}  p99 {}  errors {}  in flight {}",
                 format_rate(reqs as f64),
                 format_ms(p99),
                 errors,

@@ -11,9 +11,11 @@ use anyhow::Context;
 
 use super::Outcome;
 use super::progress::Progress;
-use crate::analysis::slo;
+use crate::analysis::{compare, compare_render, slo};
 use crate::cli::RunArgs;
 use crate::engine::{self, ResolvedTarget, Shared};
+use crate::launch::{self, Launched};
+use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section};
 use crate::plan::{LoadModel, Plan, TargetBase};
 use crate::recorder::{Aggregate, Clock};
 use crate::result::{self, RunMeta, RunResult, RunStatus, Verdict};
@@ -36,14 +38,47 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
+    let compare_opts = super::compare::options(
+        args.max_regression.as_deref(),
+        args.noise.as_deref(),
+        args.significance,
+        args.force,
+    )?;
     let threads = args.threads.unwrap_or_else(default_threads).max(1);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
 
+    // The embedded reference target runs as a child process, so it never shares the
+    // generator's runtime; dropping `launched` on any early return kills it.
+    let mut launched = None;
     let base_url = match &plan.target.base {
         TargetBase::Url(url) => url.clone(),
-        TargetBase::Embedded { .. } => anyhow::bail!("embedded targets are not available yet"),
+        TargetBase::Embedded { api, args: extra } => {
+            let exe = std::env::current_exe().context("locating the nexus-bench executable")?;
+            let spec = launch::embedded(&exe, api, extra);
+            match rt.block_on(Launched::start(spec)) {
+                Ok(mut target) => {
+                    let url = target
+                        .base_url()
+                        .expect("embedded targets print their address")
+                        .to_string();
+                    target.start_sampling(Duration::from_millis(100));
+                    if !args.quiet {
+                        eprintln!(
+                            "embedded {api} target at {url} (ready in {})",
+                            crate::units::format_duration(target.time_to_ready())
+                        );
+                    }
+                    launched = Some(target);
+                    url
+                }
+                Err(e) => {
+                    eprintln!("error: the embedded {api} target did not start: {e}");
+                    return Ok(Outcome::Invalid);
+                }
+            }
+        }
     };
     let target = match ResolvedTarget::resolve(&base_url) {
         Ok(t) => t,
@@ -61,26 +96,98 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     watch_signals(stop.clone());
 
     let result = drive(&plan, target, threads, &stop, &dir, args.quiet)?;
+    // The result is saved before anything else can fail.
     let path = dir.join("result.json");
     result::save_atomic(&result, &path)?;
+    if let Some(target) = launched.take() {
+        if let Err(e) = rt.block_on(target.stop()) {
+            eprintln!("warning: stopping the embedded target: {e}");
+        }
+    }
 
+    let mut gate_failed = result.verdict == Verdict::Fail;
+    let mut invalid = false;
+    let mut sections = Vec::new();
+    if let Some(name) = &args.baseline {
+        match compare::load_baseline(name, &plan.name) {
+            Err(e) => {
+                eprintln!("error: baseline `{name}`: {e}");
+                invalid = true;
+            }
+            Ok((base_path, base)) => match compare::compare(&base, &result, &compare_opts) {
+                Err(e) => {
+                    eprintln!("error: cannot compare with {}: {e}", base_path.display());
+                    invalid = true;
+                }
+                Ok(c) => {
+                    if !args.quiet {
+                        eprintln!(
+                            "{}",
+                            compare_render::render_terminal(&c, super::color_enabled())
+                        );
+                    }
+                    gate_failed |= c.regressed();
+                    sections.push(comparison_section(&c, &base, &result));
+                }
+            },
+        }
+    }
+    let input = ReportInput {
+        result: &result,
+        sections: &sections,
+    };
+    let opts = OutputOptions {
+        html: !args.no_html,
+        extra: !args.no_extra_outputs,
+    };
+    for (file, outcome) in output::write_all(&input, &dir, &opts) {
+        if let Err(e) = outcome {
+            eprintln!("warning: {}: {e}", file.display());
+        }
+    }
+    if let Some(name) = &args.save_baseline {
+        let saved = compare::save_baseline(&result, name)?;
+        if !args.quiet {
+            eprintln!("baseline saved: {}", saved.display());
+        }
+    }
     if !args.quiet {
         eprintln!(
             "{}",
-            crate::output::terminal_summary(&result, super::color_enabled())
+            output::terminal_summary(&result, super::color_enabled())
         );
-        eprintln!("result: {}", path.display());
+        eprintln!("report: {}", dir.join("report.html").display());
     }
     if args.summary.as_deref() == Some("json") {
         println!("{}", summary_line(&result));
     }
     Ok(if result.status == RunStatus::Interrupted {
         Outcome::Interrupted
-    } else if result.verdict == Verdict::Fail {
+    } else if invalid {
+        Outcome::Invalid
+    } else if gate_failed {
         Outcome::GateFailed
     } else {
         Outcome::Pass
     })
+}
+
+/// The baseline comparison as a report section (HTML, Markdown, one JUnit case per metric).
+fn comparison_section(c: &compare::Comparison, base: &RunResult, current: &RunResult) -> Section {
+    Section {
+        id: "baseline".into(),
+        title: "Baseline comparison".into(),
+        html: compare_render::render_html(c, base, current),
+        markdown: compare_render::render_markdown(c),
+        junit: compare_render::junit_cases(c)
+            .into_iter()
+            .map(|(name, failure)| JunitCase {
+                name,
+                failure,
+                details: String::new(),
+            })
+            .collect(),
+    }
 }
 
 /// Runs the engine, aggregating windows, showing progress and checkpointing; returns the
