@@ -179,6 +179,10 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
         verdict: Verdict::Pass,
         error_samples: vec![],
         warnings: vec![],
+        target_process: None,
+        generator: None,
+        probes: vec![],
+        profiles: vec![],
     }
 }
 

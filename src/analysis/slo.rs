@@ -22,7 +22,23 @@ pub fn evaluate(result: &RunResult, slo: &Slo) -> SloResult {
         Some(name) => result.endpoint(name),
         None => Some(&result.overall),
     };
-    let observed = stats.and_then(|s| observe(s, &slo.metric));
+    let observed = match &slo.metric {
+        Metric::TargetStartup => result.target_process.as_ref().map(|t| t.startup_ms),
+        Metric::TargetRssMax => result
+            .target_process
+            .as_ref()
+            .map(|t| t.rss_max_bytes as f64),
+        Metric::TargetCpuMean => result
+            .target_process
+            .as_ref()
+            .map(|t| t.cpu_mean_percent / 100.0),
+        Metric::Probe(name) => result
+            .probes
+            .iter()
+            .find(|p| &p.name == name)
+            .and_then(|p| p.after),
+        _ => stats.and_then(|s| observe(s, &slo.metric)),
+    };
     let metric = match &slo.request {
         Some(r) => slo
             .key
@@ -49,6 +65,8 @@ pub fn unit_name(unit: Unit) -> &'static str {
         Unit::Millis => "ms",
         Unit::Ratio => "ratio",
         Unit::PerSec => "per_sec",
+        Unit::Bytes => "bytes",
+        Unit::Number => "number",
     }
 }
 
@@ -69,6 +87,9 @@ fn observe(stats: &EndpointStats, metric: &Metric) -> Option<f64> {
                 .filter_map(|k| stats.error_kinds.get(k.name()))
                 .sum();
             Some(1.0 - failed as f64 / stats.requests as f64)
+        }
+        Metric::TargetStartup | Metric::TargetRssMax | Metric::TargetCpuMean | Metric::Probe(_) => {
+            None
         }
     }
 }

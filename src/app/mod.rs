@@ -7,6 +7,7 @@ mod progress;
 mod report;
 mod run;
 mod serve;
+mod target;
 mod validate;
 
 use crate::cli::{Cli, Command};

@@ -11,15 +11,21 @@ use anyhow::Context;
 
 use super::Outcome;
 use super::progress::Progress;
+use super::target::RunTarget;
 use crate::analysis::{compare, compare_render, slo};
 use crate::cli::RunArgs;
 use crate::engine::{self, ResolvedTarget, Shared};
-use crate::launch::{self, Launched};
+use crate::launch::{ResourceSample, Sampler};
 use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section};
-use crate::plan::{LoadModel, Plan, TargetBase};
+use crate::plan::{LoadModel, Plan};
 use crate::recorder::{Aggregate, Clock};
-use crate::result::{self, RunMeta, RunResult, RunStatus, Verdict};
+use crate::result::{
+    self, GeneratorHealth, ResourceReading, RunMeta, RunResult, RunStatus, Verdict,
+};
 use crate::scenario::{self, Overrides};
+
+/// Start of the warning recorded when a launched target exits mid-run.
+const TARGET_EXITED: &str = "the target exited during the run";
 
 /// How often a long run checkpoints its result.json.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
@@ -49,37 +55,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()?;
 
-    // The embedded reference target runs as a child process, so it never shares the
-    // generator's runtime; dropping `launched` on any early return kills it.
-    let mut launched = None;
-    let base_url = match &plan.target.base {
-        TargetBase::Url(url) => url.clone(),
-        TargetBase::Embedded { api, args: extra } => {
-            let exe = std::env::current_exe().context("locating the nexus-bench executable")?;
-            let spec = launch::embedded(&exe, api, extra);
-            match rt.block_on(Launched::start(spec)) {
-                Ok(mut target) => {
-                    let url = target
-                        .base_url()
-                        .expect("embedded targets print their address")
-                        .to_string();
-                    target.start_sampling(Duration::from_millis(100));
-                    if !args.quiet {
-                        eprintln!(
-                            "embedded {api} target at {url} (ready in {})",
-                            crate::units::format_duration(target.time_to_ready())
-                        );
-                    }
-                    launched = Some(target);
-                    url
-                }
-                Err(e) => {
-                    eprintln!("error: the embedded {api} target did not start: {e}");
-                    return Ok(Outcome::Invalid);
-                }
-            }
+    // A launched target (embedded or `[target] command`) runs as a child process, so it never
+    // shares the generator's runtime; dropping it on any early return kills it.
+    let run_target = match rt.block_on(RunTarget::start(&plan, args.quiet)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Outcome::Invalid);
         }
     };
+    let base_url = run_target.base_url.clone();
     let target = match ResolvedTarget::resolve(&base_url) {
         Ok(t) => t,
         Err(e) => {
@@ -95,14 +80,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
 
-    let result = drive(&plan, target, threads, &stop, &dir, args.quiet)?;
-    // The result is saved before anything else can fail.
+    let mut run_target = run_target;
+    let (mut result, clock) = drive(
+        &plan,
+        target,
+        threads,
+        &stop,
+        &dir,
+        args.quiet,
+        &mut run_target,
+    )?;
+    let target_crashed = result.warnings.iter().any(|w| w.starts_with(TARGET_EXITED));
+    // The result is saved before anything else can fail, then again with what stopping the
+    // target tells about its process.
     let path = dir.join("result.json");
     result::save_atomic(&result, &path)?;
-    if let Some(target) = launched.take() {
-        if let Err(e) = rt.block_on(target.stop()) {
-            eprintln!("warning: stopping the embedded target: {e}");
+    match rt.block_on(run_target.stop(&clock)) {
+        Ok(Some(process)) => {
+            result.target_process = Some(process);
+            slo::apply(&mut result, &plan.slos);
+            result::save_atomic(&result, &path)?;
         }
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: stopping the target: {e}"),
     }
 
     let mut gate_failed = result.verdict == Verdict::Fail;
@@ -161,15 +161,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if args.summary.as_deref() == Some("json") {
         println!("{}", summary_line(&result));
     }
-    Ok(if result.status == RunStatus::Interrupted {
-        Outcome::Interrupted
-    } else if invalid {
-        Outcome::Invalid
-    } else if gate_failed {
-        Outcome::GateFailed
-    } else {
-        Outcome::Pass
-    })
+    Ok(
+        if result.status == RunStatus::Interrupted && !target_crashed {
+            Outcome::Interrupted
+        } else if invalid || target_crashed {
+            Outcome::Invalid
+        } else if gate_failed {
+            Outcome::GateFailed
+        } else {
+            Outcome::Pass
+        },
+    )
 }
 
 /// The baseline comparison as a report section (HTML, Markdown, one JUnit case per metric).
@@ -199,8 +201,10 @@ fn drive(
     stop: &Arc<AtomicBool>,
     dir: &Path,
     quiet: bool,
-) -> anyhow::Result<RunResult> {
+    run_target: &mut RunTarget,
+) -> anyhow::Result<(RunResult, Clock)> {
     let clock = Clock::start(plan.load.warmup);
+    let sampler = Sampler::start_single(std::process::id(), Duration::from_millis(100));
     let (tx, rx) = std::sync::mpsc::channel();
     let shared = Arc::new(Shared::new(plan.clone(), target));
     let engine_stop = stop.clone();
@@ -212,6 +216,7 @@ fn drive(
     let mut agg = Aggregate::new(plan.requests.len());
     let mut progress = Progress::new(quiet, total);
     let mut last_checkpoint = Instant::now();
+    let mut crashed = None;
     let meta = |status, measured, cancelled, warnings| RunMeta {
         clock,
         measured,
@@ -228,6 +233,15 @@ fn drive(
         }
         let elapsed = clock.epoch.elapsed();
         progress.update(&agg, elapsed.min(total));
+        if crashed.is_none() {
+            crashed = run_target.crashed();
+            if let Some(how) = &crashed {
+                eprintln!(
+                    "error: the target exited during the run ({how}); stopping and saving what was measured"
+                );
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
         if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
             last_checkpoint = Instant::now();
             let measured = Instant::now().saturating_duration_since(clock.warmup_end);
@@ -252,19 +266,74 @@ fn drive(
     } else {
         RunStatus::Completed
     };
-    let warnings = schedule_warnings(
+    let mut warnings = schedule_warnings(
         plan,
         &agg,
         outcome.cancelled,
         outcome.schedule_end - clock.epoch,
     );
+    let generator = generator_health(
+        sampler.finish(),
+        threads,
+        !warnings.is_empty(),
+        &mut warnings,
+    );
+    if let Some(how) = crashed {
+        warnings.insert(
+            0,
+            format!("{TARGET_EXITED} ({how}); the results cover the time before"),
+        );
+    }
     let mut result = result::build(
         plan,
         &agg,
         &meta(status, measured, outcome.cancelled, warnings),
     );
+    result.generator = Some(generator);
     slo::apply(&mut result, &plan.slos);
-    Ok(result)
+    Ok((result, clock))
+}
+
+/// The generator's own CPU use. It was saturated when it fell behind an open-model
+/// schedule, or when its CPU was pegged (then latencies include its own queueing).
+fn generator_health(
+    samples: Vec<ResourceSample>,
+    threads: usize,
+    behind: bool,
+    warnings: &mut Vec<String>,
+) -> GeneratorHealth {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mean = if samples.is_empty() {
+        0.0
+    } else {
+        samples.iter().map(|s| s.cpu_percent).sum::<f64>() / samples.len() as f64
+    };
+    let max = samples.iter().map(|s| s.cpu_percent).fold(0.0, f64::max);
+    // Pegged: 90 % of the cores its worker threads can use.
+    let capacity = (threads.min(cpus) as f64) * 100.0;
+    let pegged = mean >= 0.9 * capacity;
+    if pegged && !behind {
+        warnings.push(format!(
+            "the generator's CPU was pegged ({mean:.0}% of one core on average with {threads} worker thread(s)): latencies include its own queueing; run with more --threads or less load"
+        ));
+    }
+    GeneratorHealth {
+        cpu_mean_percent: mean,
+        cpu_max_percent: max,
+        cpus,
+        schedule_lag_ms: None,
+        saturated: behind || pegged,
+        samples: samples
+            .iter()
+            .map(|s| ResourceReading {
+                t_ms: s.t_ms,
+                rss_bytes: s.rss_bytes,
+                cpu_percent: s.cpu_percent,
+            })
+            .collect(),
+    }
 }
 
 /// Open model: warns when fewer arrivals were issued than the schedule asked for, because

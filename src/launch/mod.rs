@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use process::Launched;
-pub use sample::{ProcessReport, ResourceSample};
+pub use sample::{ProcessReport, ResourceSample, Sampler};
 
 /// What to run and how to tell that it is ready.
 #[derive(Debug, Clone, PartialEq, Eq)]

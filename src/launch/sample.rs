@@ -66,7 +66,7 @@ impl ProcessReport {
 }
 
 /// A running sampler thread; [`Sampler::finish`] stops it and hands back the samples.
-pub(crate) struct Sampler {
+pub struct Sampler {
     stop: mpsc::Sender<()>,
     samples: Arc<Mutex<Vec<ResourceSample>>>,
     thread: JoinHandle<()>,
@@ -74,7 +74,24 @@ pub(crate) struct Sampler {
 
 impl Sampler {
     /// Starts sampling the tree under `root` every `interval`.
-    pub(crate) fn start(root: u32, interval: Duration) -> Sampler {
+    pub fn start(root: u32, interval: Duration) -> Sampler {
+        Self::spawn(root, interval, true)
+    }
+
+    /// Starts sampling the process `pid` alone (not its children) every `interval`: the
+    /// generator's own use, without the embedded target it started.
+    pub fn start_single(pid: u32, interval: Duration) -> Sampler {
+        Self::spawn(pid, interval, false)
+    }
+
+    fn spawn(root: u32, interval: Duration, tree: bool) -> Sampler {
+        let read = move |page| {
+            if tree {
+                tree_reading(root, page)
+            } else {
+                single_reading(root, page)
+            }
+        };
         let (stop, stopped) = mpsc::channel::<()>();
         let samples = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&samples);
@@ -85,7 +102,7 @@ impl Sampler {
                 let clk_tck = clock_ticks_per_second();
                 let page = page_size();
                 let start = Instant::now();
-                let mut previous = tree_reading(root, page);
+                let mut previous = read(page);
                 let mut previous_at = Instant::now();
                 loop {
                     match stopped.recv_timeout(interval) {
@@ -93,7 +110,7 @@ impl Sampler {
                         _ => return,
                     }
                     let now = Instant::now();
-                    let reading = tree_reading(root, page);
+                    let reading = read(page);
                     if reading.is_empty() {
                         // The process is gone; a zero reading would only skew the figures.
                         continue;
@@ -126,7 +143,7 @@ impl Sampler {
     }
 
     /// Stops the thread and returns the samples taken.
-    pub(crate) fn finish(self) -> Vec<ResourceSample> {
+    pub fn finish(self) -> Vec<ResourceSample> {
         let _ = self.stop.send(());
         let _ = self.thread.join();
         let mut samples = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
@@ -159,6 +176,15 @@ fn cpu_ticks_since(before: &HashMap<u32, ProcStat>, now: &HashMap<u32, ProcStat>
 fn tree_reading(root: u32, page: u64) -> HashMap<u32, ProcStat> {
     let all = all_processes(page);
     tree_of(root, &all)
+}
+
+/// Reads one process (empty once it is gone).
+fn single_reading(pid: u32, page: u64) -> HashMap<u32, ProcStat> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|text| parse_stat(&text, page))
+        .map(|stat| HashMap::from([(pid, stat)]))
+        .unwrap_or_default()
 }
 
 /// Keeps `root` and its descendants out of a pid → stat table.

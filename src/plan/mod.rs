@@ -47,6 +47,63 @@ pub struct Plan {
     pub slos: Vec<Slo>,
     /// Responses larger than this are cut off and counted as `body_too_large`.
     pub max_body_bytes: usize,
+    /// How to start the target, when nexus-bench launches it (`[target] command`).
+    pub launch: Option<LaunchConfig>,
+    /// Values read from the target before, during and after the run.
+    pub probes: Vec<Probe>,
+    /// Fetch the target's CPU profile during the run.
+    pub target_profile: Option<TargetProfile>,
+}
+
+/// A target process nexus-bench starts, watches (time to ready, RSS, CPU) and stops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchConfig {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Working directory (relative paths are relative to the scenario's folder).
+    pub cwd: Option<PathBuf>,
+    /// URL (or path joined to the base URL) polled until it answers 2xx.
+    pub ready: String,
+    /// How long the target may take to become ready.
+    pub startup_timeout: Duration,
+}
+
+/// A server-side value read by HTTP GET.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// Name: the SLO key is `probe.<name>`.
+    pub name: String,
+    /// A path (joined to the base URL) or an absolute `http://` URL.
+    pub url: String,
+    /// How to read the number from the response.
+    pub read: ProbeRead,
+    /// Interval between readings during the run.
+    pub interval: Duration,
+}
+
+/// How a probe reads its number.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeRead {
+    /// A JSON pointer to a number in the body (`/hit_ratio`).
+    Json(String),
+    /// A sample of a Prometheus text-format metric, matched by name and labels.
+    Prometheus {
+        /// Metric name.
+        metric: String,
+        /// Labels that must match exactly.
+        labels: Vec<(String, String)>,
+    },
+}
+
+/// Fetching the target's CPU profile (Go `net/http/pprof` convention).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetProfile {
+    /// Path of the profile endpoint, `/debug/pprof/profile` by default.
+    pub path: String,
+    /// Profile window in seconds (`?seconds=N`), taken in the steady state after the warm-up.
+    pub seconds: u64,
 }
 
 /// The scenario file a plan was built from.
@@ -449,6 +506,14 @@ pub enum Metric {
     Throughput,
     /// Requests passing their expectations / completed requests (ratio).
     ExpectPassRate,
+    /// `target.startup`: time from launch until the target was ready.
+    TargetStartup,
+    /// `target.rss.max`: the launched target's highest resident memory (process tree).
+    TargetRssMax,
+    /// `target.cpu.mean`: the launched target's mean CPU use, as a ratio of one core.
+    TargetCpuMean,
+    /// `probe.<name>`: the probe's last reading (after the run).
+    Probe(String),
 }
 
 /// A statistic of a latency distribution.
@@ -473,6 +538,10 @@ pub enum Unit {
     Ratio,
     /// Events per second.
     PerSec,
+    /// Bytes.
+    Bytes,
+    /// A plain number (probes; a `%` limit is a ratio).
+    Number,
 }
 
 impl Metric {
@@ -482,6 +551,10 @@ impl Metric {
             Metric::Latency(_) | Metric::ServiceTime(_) => Unit::Millis,
             Metric::ErrorRate | Metric::ExpectPassRate => Unit::Ratio,
             Metric::Throughput => Unit::PerSec,
+            Metric::TargetStartup => Unit::Millis,
+            Metric::TargetRssMax => Unit::Bytes,
+            Metric::TargetCpuMean => Unit::Ratio,
+            Metric::Probe(_) => Unit::Number,
         }
     }
 }

@@ -129,6 +129,10 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         verdict: Verdict::Pass,
         error_samples,
         warnings: meta.warnings.clone(),
+        target_process: None,
+        generator: None,
+        probes: Vec::new(),
+        profiles: Vec::new(),
     }
 }
 

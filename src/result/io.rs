@@ -62,7 +62,8 @@ pub fn load(path: &Path) -> Result<RunResult, ResultIoError> {
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| format(e.to_string()))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        // Version 1 lacks only optional sections, which default to empty.
+        Some(v) if v == 1 || v == u64::from(SCHEMA_VERSION) => {}
         Some(v) => {
             return Err(format(format!(
                 "schema_version {v}, but this nexus-bench reads version {SCHEMA_VERSION}; use the nexus-bench that wrote it"

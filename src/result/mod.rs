@@ -23,7 +23,10 @@ pub use merge::{MergeError, merge};
 
 /// Version of the result format. Bump on any change that a reader of an older file could
 /// misread; readers refuse versions they do not know.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// History: 1 — the run itself; 2 — adds `target_process`, `generator`, `probes` and
+/// `profiles` (version 1 files still load, with those empty).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One run (or the merge of several runs of the same scenario).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -63,6 +66,134 @@ pub struct RunResult {
     pub error_samples: Vec<ErrorSample>,
     /// Warnings about the run itself (e.g. the generator fell behind its schedule).
     pub warnings: Vec<String>,
+    /// The launched target's process (embedded or `[target] command`): start-up, memory, CPU.
+    #[serde(default)]
+    pub target_process: Option<TargetProcess>,
+    /// The generator's own health: its CPU use and, in the open model, how late requests
+    /// started against their schedule.
+    #[serde(default)]
+    pub generator: Option<GeneratorHealth>,
+    /// Server-side probes read before, during and after the run.
+    #[serde(default)]
+    pub probes: Vec<ProbeSeries>,
+    /// CPU profiles captured (of the target, of the generator), or why they failed.
+    #[serde(default)]
+    pub profiles: Vec<ProfileInfo>,
+}
+
+/// Resource use of a target process tree that nexus-bench launched.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TargetProcess {
+    /// The command that was run (program and arguments).
+    pub command: Vec<String>,
+    /// From spawn until the readiness check passed, in milliseconds.
+    pub startup_ms: f64,
+    /// Highest resident memory of the process tree, in bytes.
+    pub rss_max_bytes: u64,
+    /// Mean CPU use of the process tree, in percent of one core (200 = two cores).
+    pub cpu_mean_percent: f64,
+    /// Size of the executable, in bytes.
+    pub exe_size_bytes: Option<u64>,
+    /// How the process ended (`exit status: 0`, `signal: 15`), if it did.
+    pub exit: Option<String>,
+    /// Readings about ten times a second.
+    pub samples: Vec<ResourceReading>,
+}
+
+/// One reading of a process tree's resources.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceReading {
+    /// Milliseconds since the start of the run (negative before it).
+    pub t_ms: f64,
+    /// Resident memory, in bytes.
+    pub rss_bytes: u64,
+    /// CPU use since the previous reading, in percent of one core.
+    pub cpu_percent: f64,
+}
+
+/// How the generator itself fared.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorHealth {
+    /// Mean CPU use of the nexus-bench process during the run, in percent of one core.
+    pub cpu_mean_percent: f64,
+    /// Highest one-second CPU use, in percent of one core.
+    pub cpu_max_percent: f64,
+    /// CPU cores available to it.
+    pub cpus: usize,
+    /// Open model: how late requests were sent against their intended start, in ms.
+    pub schedule_lag_ms: Option<Summary>,
+    /// Whether the generator was the bottleneck (it fell behind its schedule, or its CPU
+    /// was pegged): the result then measured the generator, not the target.
+    pub saturated: bool,
+    /// Readings of the generator's resources.
+    pub samples: Vec<ResourceReading>,
+}
+
+/// One probe's readings.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSeries {
+    /// Probe name (SLO key `probe.<name>`).
+    pub name: String,
+    /// What was read, e.g. `GET /api/v1/cache/stats → /hit_ratio`.
+    pub source: String,
+    /// Reading before the run.
+    pub before: Option<f64>,
+    /// Reading after the run (used by SLOs).
+    pub after: Option<f64>,
+    /// Readings during the run.
+    pub samples: Vec<ProbeReading>,
+    /// The last error, if a reading failed.
+    pub error: Option<String>,
+}
+
+/// One probe reading.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeReading {
+    /// Milliseconds since the start of the run.
+    pub t_ms: f64,
+    /// The value.
+    pub value: f64,
+}
+
+/// A captured CPU profile and where its files are (relative to the run folder).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInfo {
+    /// `target` or `generator`.
+    pub kind: String,
+    /// The raw pprof profile (`.pb.gz`, readable by `go tool pprof`), if captured.
+    pub pprof_file: Option<String>,
+    /// The flamegraph SVG, if rendered.
+    pub flamegraph_file: Option<String>,
+    /// Profiled window: start (ms since the start of the run) and length in ms.
+    pub start_ms: f64,
+    /// Length of the profiled window, in ms.
+    pub duration_ms: f64,
+    /// Functions with the most samples.
+    pub top: Vec<TopFunctionInfo>,
+    /// Why profiling failed (a warning, never a failed run).
+    pub error: Option<String>,
+}
+
+/// A function's share of a profile.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TopFunctionInfo {
+    /// Function name.
+    pub name: String,
+    /// Samples in the function itself.
+    pub self_samples: u64,
+    /// Samples in the function or anything it called.
+    pub total_samples: u64,
+    /// `self_samples` as a percentage of all samples.
+    pub self_percent: f64,
+    /// `total_samples` as a percentage of all samples.
+    pub total_percent: f64,
 }
 
 /// The writer of a result.

@@ -55,6 +55,9 @@ pub(crate) fn plan(
         streams: built.streams,
         slos,
         max_body_bytes: max_body as usize,
+        launch: None,
+        probes: Vec::new(),
+        target_profile: None,
     }
 }
 

@@ -126,6 +126,8 @@ fn write_plan(s: &mut String, plan: &Plan) -> std::fmt::Result {
                 Unit::Millis => crate::units::format_ms(slo.limit),
                 Unit::Ratio => format_percent(slo.limit),
                 Unit::PerSec => format_rate(slo.limit),
+                Unit::Bytes => format_bytes(slo.limit),
+                Unit::Number => format!("{}", slo.limit),
             };
             writeln!(s, "  {} {} {limit}", slo.key, slo.op.symbol())?;
         }

@@ -19,6 +19,10 @@ pub(crate) const METRIC_EXAMPLES: &[&str] = &[
     "error_rate",
     "throughput",
     "expect_pass_rate",
+    "target.startup",
+    "target.rss.max",
+    "target.cpu.mean",
+    "probe.<name>",
 ];
 
 const METRIC_ROOTS: &[&str] = &[
@@ -27,6 +31,8 @@ const METRIC_ROOTS: &[&str] = &[
     "error_rate",
     "throughput",
     "expect_pass_rate",
+    "target",
+    "probe",
 ];
 
 /// Which part of an SLO entry a problem is in.
@@ -107,7 +113,20 @@ fn parse_metric(name: &str) -> Result<Metric, SloError> {
         "error_rate" => return Ok(Metric::ErrorRate),
         "throughput" => return Ok(Metric::Throughput),
         "expect_pass_rate" => return Ok(Metric::ExpectPassRate),
+        "target.startup" => return Ok(Metric::TargetStartup),
+        "target.rss.max" => return Ok(Metric::TargetRssMax),
+        "target.cpu.mean" => return Ok(Metric::TargetCpuMean),
         _ => {}
+    }
+    if let Some(probe) = name.strip_prefix("probe.") {
+        if !probe.is_empty()
+            && probe
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Ok(Metric::Probe(probe.to_string()));
+        }
+        return Err(unknown());
     }
     let (root, stat) = name.split_once('.').ok_or_else(unknown)?;
     let stat = match stat {
@@ -177,6 +196,17 @@ fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), SloError> {
             }
             units::parse_rate(rest).map_err(|e| wrong_unit(format!("{metric}: {e}")))?
         }
+        Unit::Bytes => units::parse_bytes(rest)
+            .map(|b| b as f64)
+            .map_err(|e| wrong_unit(format!("{metric} needs a size: {e}")))?,
+        Unit::Number if rest.ends_with('%') => {
+            units::parse_percent(rest).map_err(|e| wrong_unit(format!("{metric}: {e}")))?
+        }
+        Unit::Number => rest.parse::<f64>().map_err(|_| {
+            wrong_unit(format!(
+                "{metric} needs a number or a percentage, not `{rest}`"
+            ))
+        })?,
     };
     let impossible = match metric.unit() {
         Unit::Ratio => {
@@ -184,7 +214,8 @@ fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), SloError> {
                 || (limit == 0.0 && op == Op::Lt)
                 || (limit == 1.0 && op == Op::Gt)
         }
-        Unit::Millis | Unit::PerSec => limit == 0.0 && op == Op::Lt,
+        Unit::Millis | Unit::PerSec | Unit::Bytes => limit == 0.0 && op == Op::Lt,
+        Unit::Number => false,
     };
     if impossible {
         return Err((
@@ -207,6 +238,10 @@ fn example(metric: &Metric) -> &'static str {
         Metric::ErrorRate => "< 1%",
         Metric::ExpectPassRate => ">= 99.9%",
         Metric::Throughput => "> 1000/s",
+        Metric::TargetStartup => "< 2s",
+        Metric::TargetRssMax => "< 50MB",
+        Metric::TargetCpuMean => "< 5%",
+        Metric::Probe(_) => "> 85%",
     }
 }
 
@@ -230,6 +265,10 @@ impl fmt::Display for Metric {
             Metric::ErrorRate => f.write_str("error_rate"),
             Metric::Throughput => f.write_str("throughput"),
             Metric::ExpectPassRate => f.write_str("expect_pass_rate"),
+            Metric::TargetStartup => f.write_str("target.startup"),
+            Metric::TargetRssMax => f.write_str("target.rss.max"),
+            Metric::TargetCpuMean => f.write_str("target.cpu.mean"),
+            Metric::Probe(name) => write!(f, "probe.{name}"),
         }
     }
 }

@@ -68,6 +68,9 @@ pub fn plan(
         streams: vec![],
         slos: vec![],
         max_body_bytes: 1 << 20,
+        launch: None,
+        probes: vec![],
+        target_profile: None,
     }
 }
 

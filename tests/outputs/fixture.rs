@@ -339,6 +339,10 @@ pub fn build(spec: &Spec) -> RunResult {
             },
         ],
         warnings: vec![spec.warning.clone()],
+        target_process: None,
+        generator: None,
+        probes: Vec::new(),
+        profiles: Vec::new(),
     }
 }
 

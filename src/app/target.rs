@@ -1,0 +1,113 @@
+//! Starting and stopping the run's target when nexus-bench launches it — the embedded
+//! reference server or a scenario's `[target] command` — and turning what was measured about
+//! its process into the result's `target_process`.
+
+use std::time::{Duration, Instant};
+
+use crate::launch::{self, LaunchSpec, Launched, Ready};
+use crate::plan::{Plan, TargetBase};
+use crate::recorder::Clock;
+use crate::result::{ResourceReading, TargetProcess};
+use crate::units::format_duration;
+
+/// Readings of the target's resources per second (about ten).
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// The target of a run: its base URL and, when nexus-bench started it, the process.
+pub struct RunTarget {
+    /// Base URL the load goes to.
+    pub base_url: String,
+    launched: Option<(Launched, Vec<String>, Instant)>,
+}
+
+impl RunTarget {
+    /// Starts the target if the plan says how (embedded or `command`); otherwise uses the
+    /// base URL as it is. Errors are messages for the user.
+    pub async fn start(plan: &Plan, quiet: bool) -> Result<RunTarget, String> {
+        let spec = match (&plan.target.base, &plan.launch) {
+            (TargetBase::Embedded { api, args }, _) => {
+                let exe = std::env::current_exe()
+                    .map_err(|e| format!("locating the nexus-bench executable: {e}"))?;
+                launch::embedded(&exe, api, args)
+            }
+            (TargetBase::Url(_), Some(l)) => LaunchSpec {
+                command: l.command.clone(),
+                env: l.env.clone(),
+                cwd: l.cwd.clone(),
+                ready: Ready::Url(l.ready.clone()),
+                startup_timeout: l.startup_timeout,
+                grace: Duration::from_secs(3),
+            },
+            (TargetBase::Url(url), None) => {
+                return Ok(RunTarget {
+                    base_url: url.clone(),
+                    launched: None,
+                });
+            }
+        };
+        let command = spec.command.clone();
+        let mut launched = Launched::start(spec)
+            .await
+            .map_err(|e| format!("the target did not start: {e}"))?;
+        let base_url = match (&plan.target.base, launched.base_url()) {
+            (TargetBase::Url(url), _) => url.clone(),
+            (TargetBase::Embedded { .. }, Some(url)) => url.to_string(),
+            (TargetBase::Embedded { .. }, None) => {
+                return Err("the embedded target printed no address".into());
+            }
+        };
+        if !quiet {
+            eprintln!(
+                "target {base_url} started (ready in {})",
+                format_duration(launched.time_to_ready())
+            );
+        }
+        let sampling_since = Instant::now();
+        launched.start_sampling(SAMPLE_EVERY);
+        Ok(RunTarget {
+            base_url,
+            launched: Some((launched, command, sampling_since)),
+        })
+    }
+
+    /// Whether a launched target has exited on its own (a crash mid-run), and how.
+    pub fn crashed(&mut self) -> Option<String> {
+        let (l, _, _) = self.launched.as_mut()?;
+        l.exited().map(|status| status.to_string())
+    }
+
+    /// Stops a launched target gracefully and reports its process, with readings on the
+    /// run's clock.
+    pub async fn stop(self, clock: &Clock) -> Result<Option<TargetProcess>, String> {
+        let Some((launched, command, sampling_since)) = self.launched else {
+            return Ok(None);
+        };
+        let report = launched.stop().await.map_err(|e| e.to_string())?;
+        let offset_ms = signed_ms(sampling_since, clock.epoch);
+        Ok(Some(TargetProcess {
+            command,
+            startup_ms: report.time_to_ready.as_secs_f64() * 1000.0,
+            rss_max_bytes: report.rss_max_bytes,
+            cpu_mean_percent: report.cpu_mean_percent,
+            exe_size_bytes: report.exe_size_bytes,
+            exit: report.exit,
+            samples: report
+                .samples
+                .iter()
+                .map(|s| ResourceReading {
+                    t_ms: s.t_ms + offset_ms,
+                    rss_bytes: s.rss_bytes,
+                    cpu_percent: s.cpu_percent,
+                })
+                .collect(),
+        }))
+    }
+}
+
+/// `a - b` in milliseconds, negative when `a` is earlier.
+pub fn signed_ms(a: Instant, b: Instant) -> f64 {
+    match a.checked_duration_since(b) {
+        Some(d) => d.as_secs_f64() * 1000.0,
+        None => -(b - a).as_secs_f64() * 1000.0,
+    }
+}
