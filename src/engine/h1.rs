@@ -78,10 +78,18 @@ impl H1Conn {
         self.usable
     }
 
-    /// Writes `request` (a complete serialised request) and reads the whole response.
-    pub async fn send(&mut self, request: &[u8], want: Want) -> Result<Response, Failure> {
+    /// Writes `request` (a complete serialised request) and reads the whole response;
+    /// `now` is the caller's clock reading for the send (saves reading it again).
+    pub async fn send(
+        &mut self,
+        request: &[u8],
+        want: Want,
+        now: Instant,
+    ) -> Result<Response, Failure> {
         self.usable = false;
-        if self.last_used.elapsed() >= IDLE_CHECK && self.peer_closed() {
+        let idle = now.saturating_duration_since(self.last_used);
+        self.last_used = now;
+        if idle >= IDLE_CHECK && self.peer_closed() {
             return Err(reset("the server closed the idle connection"));
         }
         self.rbuf.clear();
@@ -108,7 +116,6 @@ impl H1Conn {
         let to_eof = matches!(head.framing, Framing::ToEof) && !no_body;
         // Leftover bytes mean the server sent more than one response: the stream is lost.
         self.usable = !head.close && !to_eof && self.rbuf.is_empty();
-        self.last_used = Instant::now();
         Ok(Response {
             status,
             headers: head.headers,

@@ -390,7 +390,7 @@ impl User {
             None => Box::pin(tokio::time::sleep_until(deadline)),
         };
         let outcome = match &spec.action {
-            Action::Http(_) => within(timer.as_mut(), self.exchange(ctx, id)).await,
+            Action::Http(_) => within(timer.as_mut(), self.exchange(ctx, id, sent)).await,
             Action::WsMessage(m) => within(timer.as_mut(), self.ws_round_trip(ctx, m))
                 .await
                 .map(|r| {
@@ -443,7 +443,12 @@ impl User {
     }
 
     /// Renders, connects if needed, sends and reads the response.
-    async fn exchange(&mut self, ctx: &WorkerCtx, id: usize) -> Result<Response, Failure> {
+    async fn exchange(
+        &mut self,
+        ctx: &WorkerCtx,
+        id: usize,
+        sent: Instant,
+    ) -> Result<Response, Failure> {
         let shared = &ctx.shared;
         let plan = &shared.plan;
         let prep = &shared.prepared[id];
@@ -454,7 +459,7 @@ impl User {
             let Conn::H1(c) = conn else {
                 unreachable!("HTTP/1.1 plans open HTTP/1.1 connections")
             };
-            let result = c.send(request, want).await;
+            let result = c.send(request, want, sent).await;
             if !c.is_usable() {
                 self.conns.retain(|(a, _)| a.is_some());
             }
@@ -577,7 +582,7 @@ impl User {
         );
         let want = h1_want(prep, plan);
         let result = match self.conn(key, addr, plan).await {
-            Ok(Conn::H1(c)) => c.send(&wbuf, want).await,
+            Ok(Conn::H1(c)) => c.send(&wbuf, want, sent).await,
             Ok(Conn::H2(_)) => unreachable!("HTTP/1.1 plans open HTTP/1.1 connections"),
             Err(f) => Err(f),
         };
