@@ -137,7 +137,8 @@ impl H1Conn {
     /// Reads more bytes into the buffer; end of stream is an error.
     async fn fill(&mut self, context: &str, status: Option<u16>) -> Result<(), Failure> {
         if self.rbuf.capacity() - self.rbuf.len() < 4096 {
-            self.rbuf.reserve(16 * 1024);
+            // Once the buffer is drained this reclaims its own allocation: it stays 8 KiB.
+            self.rbuf.reserve(8 * 1024);
         }
         match self.stream.read_buf(&mut self.rbuf).await {
             Ok(0) => Err(Failure {
