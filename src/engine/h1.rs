@@ -417,4 +417,57 @@ mod tests {
             .unwrap();
         assert_eq!(bad.kind, ErrorKind::Protocol);
     }
+
+    /// A server that answers each of `replies` in turn, one per request head it reads.
+    async fn serve(replies: Vec<&'static [u8]>) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            for reply in replies {
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let mut chunk = [0u8; 1024];
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                buf.clear();
+                sock.write_all(reply).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn chunked_interim_and_eof_bodies_over_a_real_socket() {
+        let addr = serve(vec![
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nt: 1\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n\r\nuntil the end",
+        ])
+        .await;
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut c = H1Conn::new(stream);
+        let want = Want {
+            head_request: false,
+            body: true,
+            headers: false,
+            max_body: 1024,
+        };
+        let req = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+        let r = c.send(req, want, Instant::now()).await.unwrap();
+        assert_eq!((r.status, r.body.as_deref()), (200, Some(&b"abcde"[..])));
+        assert!(c.is_usable());
+        let r = c.send(req, want, Instant::now()).await.unwrap();
+        assert_eq!((r.status, r.body.as_deref()), (204, Some(&b""[..])));
+        let r = c.send(req, want, Instant::now()).await.unwrap();
+        assert_eq!(r.body.as_deref(), Some(&b"until the end"[..]));
+        assert!(
+            !c.is_usable(),
+            "a body delimited by close ends the connection"
+        );
+    }
 }
