@@ -1,6 +1,7 @@
 //! The HTTP executor: connections (HTTP/1.1 keep-alive or HTTP/2 prior knowledge) over real
 //! sockets, one request at a time per connection, with every failure classified into an
-//! [`ErrorKind`] instead of raised.
+//! [`ErrorKind`] instead of raised. HTTP/1.1 goes through the lean [`super::h1`] client;
+//! HTTP/2 through hyper.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,10 +9,11 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http::Request;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
+use super::h1::H1Conn;
 use crate::recorder::ErrorKind;
 
 /// A failed request: its kind and a message for the error samples.
@@ -45,14 +47,12 @@ pub struct Response {
     pub body: Option<Bytes>,
 }
 
-enum Sender {
-    H1(http1::SendRequest<Full<Bytes>>),
-    H2(http2::SendRequest<Full<Bytes>>),
-}
-
 /// One client connection.
-pub struct Conn {
-    sender: Sender,
+pub enum Conn {
+    /// HTTP/1.1: requests go out as prepared bytes.
+    H1(H1Conn),
+    /// HTTP/2 (prior knowledge), driven by hyper in a spawned task.
+    H2(http2::SendRequest<Full<Bytes>>),
 }
 
 /// Opens a TCP connection (no delay) to `addr`, classifying failures.
@@ -80,56 +80,44 @@ pub async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStrea
 
 /// Opens an HTTP connection to `addr`.
 pub async fn connect(addr: SocketAddr, http2: bool, timeout: Duration) -> Result<Conn, Failure> {
-    let io = TokioIo::new(tcp_connect(addr, timeout).await?);
-    let sender = if http2 {
-        let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
-            .await
-            .map_err(|e| classify(&e, "HTTP/2 handshake"))?;
-        tokio::task::spawn_local(async move {
-            let _ = conn.await;
-        });
-        Sender::H2(sender)
-    } else {
-        let (sender, conn) = http1::handshake(io)
-            .await
-            .map_err(|e| classify(&e, "HTTP/1 handshake"))?;
-        tokio::task::spawn_local(async move {
-            let _ = conn.await;
-        });
-        Sender::H1(sender)
-    };
-    Ok(Conn { sender })
+    let stream = tcp_connect(addr, timeout).await?;
+    if !http2 {
+        return Ok(Conn::H1(H1Conn::new(stream)));
+    }
+    let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+        .await
+        .map_err(|e| classify(&e, "HTTP/2 handshake"))?;
+    tokio::task::spawn_local(async move {
+        let _ = conn.await;
+    });
+    Ok(Conn::H2(sender))
 }
 
 impl Conn {
     /// Whether the connection can take another request (false once the peer closed it).
     pub fn is_usable(&self) -> bool {
-        match &self.sender {
-            Sender::H1(s) => !s.is_closed(),
-            Sender::H2(s) => !s.is_closed(),
+        match self {
+            Conn::H1(c) => c.is_usable(),
+            Conn::H2(s) => !s.is_closed(),
         }
     }
 
-    /// Sends `req` and reads the whole response, keeping the body only if `keep_body`.
-    /// A body larger than `max_body` fails with `body_too_large` (and the connection must be
-    /// dropped, since the rest of the body is unread).
-    pub async fn send(
+    /// Sends `req` over HTTP/2 and reads the whole response, keeping the body only if
+    /// `keep_body`. A body larger than `max_body` fails with `body_too_large`.
+    pub async fn send_h2(
         &mut self,
         req: Request<Full<Bytes>>,
         keep_body: bool,
         max_body: usize,
     ) -> Result<Response, Failure> {
-        let resp = match &mut self.sender {
-            Sender::H1(s) => {
-                s.ready().await.map_err(|e| classify(&e, "connection"))?;
-                s.send_request(req).await
-            }
-            Sender::H2(s) => {
-                s.ready().await.map_err(|e| classify(&e, "connection"))?;
-                s.send_request(req).await
-            }
-        }
-        .map_err(|e| classify(&e, "request"))?;
+        let Conn::H2(s) = self else {
+            return Err(Failure::new(ErrorKind::Other, "not an HTTP/2 connection"));
+        };
+        s.ready().await.map_err(|e| classify(&e, "connection"))?;
+        let resp = s
+            .send_request(req)
+            .await
+            .map_err(|e| classify(&e, "request"))?;
         let status = resp.status().as_u16();
         let (parts, mut body) = resp.into_parts();
         let mut kept = BytesMut::new();

@@ -8,6 +8,7 @@
 //! arrivals are interleaved (worker `w` takes arrivals `w`, `w + N`, …), each with its
 //! intended start time from the schedule, from which its latency is measured.
 
+pub mod h1;
 pub mod http;
 mod schedule;
 pub mod user;

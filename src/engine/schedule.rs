@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Worker;
@@ -41,8 +42,13 @@ pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc
         };
         tasks.push(tokio::task::spawn_local(async move {
             let mut user = User::new(u, &ctx.shared);
-            while worker.open() {
-                let level = profile.level_at(Instant::now() - epoch).round();
+            loop {
+                // One clock reading per iteration serves both checks.
+                let now = Instant::now();
+                if now >= end || worker.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let level = profile.level_at(now - epoch).round();
                 if (u as f64) >= level {
                     worker
                         .sleep_until((Instant::now() + RAMP_POLL).min(end))

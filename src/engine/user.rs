@@ -3,10 +3,13 @@
 //! recording each request.
 
 use std::cell::RefCell;
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -17,6 +20,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::h1::Want;
 use super::http::{Conn, Failure, Response, connect};
 use super::ws;
 use crate::plan::template::RenderCtx;
@@ -69,7 +73,14 @@ struct Prepared {
     absolute: bool,
     static_headers: HeaderMap,
     dynamic_headers: Vec<(HeaderName, Template)>,
+    /// HTTP/1.1: the whole request, when nothing in it changes per request.
+    h1_static: Option<Vec<u8>>,
+    /// HTTP/1.1: the static header lines (`Host` excepted), serialised.
+    h1_headers: Vec<u8>,
+    /// HTTP/1.1: the static `Host` line, if any.
+    h1_host: Vec<u8>,
     keep_body: bool,
+    keep_headers: bool,
     needs_json: bool,
 }
 
@@ -112,7 +123,11 @@ fn prepare(spec: &RequestSpec, plan: &Plan, target: &ResolvedTarget) -> Prepared
             absolute: false,
             static_headers: HeaderMap::new(),
             dynamic_headers: Vec::new(),
+            h1_static: None,
+            h1_headers: Vec::new(),
+            h1_host: Vec::new(),
             keep_body: false,
+            keep_headers: false,
             needs_json: false,
         };
     };
@@ -184,15 +199,78 @@ fn prepare(spec: &RequestSpec, plan: &Plan, target: &ResolvedTarget) -> Prepared
             .extract
             .iter()
             .any(|e| !matches!(e.from, ExtractFrom::Header(_)));
+    let keep_headers = spec
+        .extract
+        .iter()
+        .any(|e| matches!(e.from, ExtractFrom::Header(_)));
+    let mut h1_headers = Vec::new();
+    let mut h1_host = Vec::new();
+    for (name, value) in &static_headers {
+        let out = if name == HOST {
+            &mut h1_host
+        } else {
+            &mut h1_headers
+        };
+        push_header(out, name.as_str(), value.as_bytes());
+    }
+    let h1_static = match (&static_path, &h.body) {
+        (Some(path), Body::Empty | Body::Bytes { .. })
+            if dynamic_headers.is_empty() && !plan.target.http2 =>
+        {
+            let body = match &h.body {
+                Body::Bytes { bytes, .. } => bytes.clone(),
+                _ => Bytes::new(),
+            };
+            let mut out = Vec::new();
+            push_h1_request(&mut out, &h.method, path, &[&h1_host, &h1_headers], &body);
+            Some(out)
+        }
+        _ => None,
+    };
     Prepared {
         method: h.method.clone(),
         static_path,
         absolute,
         static_headers,
         dynamic_headers,
+        h1_static,
+        h1_headers,
+        h1_host,
         keep_body,
+        keep_headers,
         needs_json,
     }
+}
+
+/// Appends `name: value\r\n`.
+fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a whole HTTP/1.1 request: request line, pre-serialised header blocks, the
+/// `content-length` when there is a body (or the method normally has one), and the body.
+fn push_h1_request(out: &mut Vec<u8>, method: &Method, path: &str, blocks: &[&[u8]], body: &[u8]) {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for b in blocks {
+        out.extend_from_slice(b);
+    }
+    if !body.is_empty() || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "content-length: {}\r\n", body.len());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+/// Whether `path` is a valid HTTP/1.1 origin-form request target (no spaces or controls).
+fn valid_target(path: &str) -> bool {
+    path.starts_with('/') && path.bytes().all(|b| b > b' ' && b != 0x7f)
 }
 
 fn join_path(base: &str, path: &str) -> String {
@@ -230,11 +308,16 @@ pub struct User {
     rng: SmallRng,
     vars: Vec<Option<String>>,
     rows: Vec<usize>,
-    /// Connections by authority (the target's is first).
-    conns: Vec<(String, Conn)>,
+    /// Connections by authority (`None`: the target's).
+    conns: Vec<(Option<String>, Conn)>,
     /// The user's WebSocket and the path it is open to.
     ws: Option<(String, ws::Ws)>,
     buf: String,
+    /// The serialised HTTP/1.1 request, reused.
+    wbuf: Vec<u8>,
+    /// The request timeout, one timer per user re-armed per request (extending a timer is
+    /// a store, not a timer-wheel insert).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl User {
@@ -249,6 +332,8 @@ impl User {
             conns: Vec::new(),
             ws: None,
             buf: String::new(),
+            wbuf: Vec::new(),
+            timer: None,
         }
     }
 
@@ -296,9 +381,17 @@ impl User {
         let sent = Instant::now();
         ctx.recorder.borrow_mut().started();
         let spec = &ctx.shared.plan.requests[id];
+        let deadline = tokio::time::Instant::from_std(sent + spec.timeout);
+        let mut timer = match self.timer.take() {
+            Some(mut t) => {
+                t.as_mut().reset(deadline);
+                t
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
         let outcome = match &spec.action {
-            Action::Http(_) => tokio::time::timeout(spec.timeout, self.exchange(ctx, id)).await,
-            Action::WsMessage(m) => tokio::time::timeout(spec.timeout, self.ws_round_trip(ctx, m))
+            Action::Http(_) => within(timer.as_mut(), self.exchange(ctx, id, sent)).await,
+            Action::WsMessage(m) => within(timer.as_mut(), self.ws_round_trip(ctx, m))
                 .await
                 .map(|r| {
                     r.map(|()| Response {
@@ -309,6 +402,7 @@ impl User {
                 }),
             Action::WsHold(_) => return true,
         };
+        self.timer = Some(timer);
         let end = Instant::now();
         let result = match outcome {
             Ok(r) => r,
@@ -349,12 +443,29 @@ impl User {
     }
 
     /// Renders, connects if needed, sends and reads the response.
-    async fn exchange(&mut self, ctx: &WorkerCtx, id: usize) -> Result<Response, Failure> {
+    async fn exchange(
+        &mut self,
+        ctx: &WorkerCtx,
+        id: usize,
+        sent: Instant,
+    ) -> Result<Response, Failure> {
         let shared = &ctx.shared;
         let plan = &shared.plan;
-        let spec = &plan.requests[id];
         let prep = &shared.prepared[id];
-        let Action::Http(h) = &spec.action else {
+        if let Some(request) = &prep.h1_static {
+            // The hot path: a fully static HTTP/1.1 request to the target.
+            let want = h1_want(prep, plan);
+            let conn = self.conn(None, Some(shared.target.addr), plan).await?;
+            let Conn::H1(c) = conn else {
+                unreachable!("HTTP/1.1 plans open HTTP/1.1 connections")
+            };
+            let result = c.send(request, want, sent).await;
+            if !c.is_usable() {
+                self.conns.retain(|(a, _)| a.is_some());
+            }
+            return result;
+        }
+        let Action::Http(h) = &plan.requests[id].action else {
             unreachable!("exchange is for HTTP requests")
         };
         let mut rctx = RenderCtx {
@@ -366,13 +477,9 @@ impl User {
             vu: self.id,
             iteration: self.iteration,
         };
-        // Where to, and the request target.
-        let (authority, addr, path) = if let Some(p) = &prep.static_path {
-            (
-                shared.target.authority.clone(),
-                Some(shared.target.addr),
-                p.clone(),
-            )
+        // Where to (`None`: the target), and the request target.
+        let (other, addr, path): (Option<String>, _, String) = if let Some(p) = &prep.static_path {
+            (None, Some(shared.target.addr), p.clone())
         } else {
             self.buf.clear();
             h.url.render_into(&mut rctx, &mut self.buf);
@@ -388,11 +495,14 @@ impl User {
                     .path_and_query()
                     .map(|p| p.to_string())
                     .unwrap_or_else(|| "/".into());
-                let same = auth == shared.target.authority;
-                (auth, same.then_some(shared.target.addr), pq)
+                if auth == shared.target.authority {
+                    (None, Some(shared.target.addr), pq)
+                } else {
+                    (Some(auth), None, pq)
+                }
             } else {
                 (
-                    shared.target.authority.clone(),
+                    None,
                     Some(shared.target.addr),
                     join_path(&shared.target.base_path, &self.buf),
                 )
@@ -403,8 +513,11 @@ impl User {
             Body::Bytes { bytes, .. } => bytes.clone(),
             Body::Template { text, .. } => Bytes::from(text.render(&mut rctx)),
         };
-        let mut headers = prep.static_headers.clone();
+        let mut dynamic = Vec::with_capacity(prep.dynamic_headers.len());
         for (name, t) in &prep.dynamic_headers {
+            if other.is_some() && name == HOST {
+                continue; // the request's own authority wins
+            }
             let v = t.render(&mut rctx);
             let v = HeaderValue::from_str(&v).map_err(|_| {
                 Failure::new(
@@ -412,67 +525,111 @@ impl User {
                     format!("header `{name}` renders to an invalid value"),
                 )
             })?;
-            headers.insert(name.clone(), v);
+            dynamic.push((name, v));
         }
-        if authority != shared.target.authority && !plan.target.http2 {
-            headers.insert(
-                HOST,
-                HeaderValue::from_str(&authority)
-                    .map_err(|_| Failure::new(ErrorKind::Other, "invalid host"))?,
-            );
-        }
-        if !body.is_empty() || matches!(h.method, Method::POST | Method::PUT | Method::PATCH) {
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        }
-        let uri = if plan.target.http2 {
-            format!("http://{authority}{path}")
-        } else {
-            path
+        let host = match &other {
+            Some(a) => HeaderValue::from_str(a)
+                .map_err(|_| Failure::new(ErrorKind::Other, "invalid host"))?,
+            None => HeaderValue::from_static(""),
         };
-        let mut req = Request::builder()
-            .method(prep.method.clone())
-            .uri(uri)
-            .body(Full::new(body))
-            .map_err(|e| Failure::new(ErrorKind::Other, format!("cannot build request: {e}")))?;
-        *req.headers_mut() = headers;
-
-        let conn = self.conn(&authority, addr, plan).await?;
-        let result = conn.send(req, prep.keep_body, plan.max_body_bytes).await;
-        if result.is_err() || !conn.is_usable() {
-            self.conns.retain(|(a, _)| a != &authority);
+        let key = other.as_deref();
+        if plan.target.http2 {
+            let authority = key.unwrap_or(&shared.target.authority);
+            let mut headers = prep.static_headers.clone();
+            for (name, v) in dynamic {
+                headers.insert(name.clone(), v);
+            }
+            if !body.is_empty() || matches!(h.method, Method::POST | Method::PUT | Method::PATCH) {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+            }
+            let mut req = Request::builder()
+                .method(prep.method.clone())
+                .uri(format!("http://{authority}{path}"))
+                .body(Full::new(body))
+                .map_err(|e| {
+                    Failure::new(ErrorKind::Other, format!("cannot build request: {e}"))
+                })?;
+            *req.headers_mut() = headers;
+            let conn = self.conn(key, addr, plan).await?;
+            let result = conn.send_h2(req, prep.keep_body, plan.max_body_bytes).await;
+            if result.is_err() || !conn.is_usable() {
+                self.conns.retain(|(a, _)| a.as_deref() != key);
+            }
+            return result;
+        }
+        if !valid_target(&path) {
+            return Err(Failure::new(
+                ErrorKind::Other,
+                format!("cannot build request: `{path}` is not a valid request target"),
+            ));
+        }
+        let mut wbuf = std::mem::take(&mut self.wbuf);
+        wbuf.clear();
+        let mut extra = Vec::new();
+        if other.is_some() {
+            push_header(&mut extra, "host", host.as_bytes());
+        }
+        for (name, v) in &dynamic {
+            push_header(&mut extra, name.as_str(), v.as_bytes());
+        }
+        let host_line: &[u8] = if other.is_some() { &[] } else { &prep.h1_host };
+        push_h1_request(
+            &mut wbuf,
+            &h.method,
+            &path,
+            &[host_line, &prep.h1_headers, &extra],
+            &body,
+        );
+        let want = h1_want(prep, plan);
+        let result = match self.conn(key, addr, plan).await {
+            Ok(Conn::H1(c)) => c.send(&wbuf, want, sent).await,
+            Ok(Conn::H2(_)) => unreachable!("HTTP/1.1 plans open HTTP/1.1 connections"),
+            Err(f) => Err(f),
+        };
+        self.wbuf = wbuf;
+        if !self
+            .conns
+            .iter()
+            .any(|(a, c)| a.as_deref() == key && c.is_usable())
+        {
+            self.conns.retain(|(a, _)| a.as_deref() != key);
         }
         result
     }
 
+    /// A usable connection for `key` (`None`: the target), opened if needed.
     async fn conn(
         &mut self,
-        authority: &str,
+        key: Option<&str>,
         addr: Option<SocketAddr>,
         plan: &Plan,
     ) -> Result<&mut Conn, Failure> {
         if let Some(pos) = self
             .conns
             .iter()
-            .position(|(a, c)| a == authority && c.is_usable())
+            .position(|(a, c)| a.as_deref() == key && c.is_usable())
         {
             return Ok(&mut self.conns[pos].1);
         }
-        self.conns.retain(|(a, _)| a != authority);
+        self.conns.retain(|(a, _)| a.as_deref() != key);
         let addr = match addr {
             Some(a) => a,
-            None => tokio::net::lookup_host(authority)
-                .await
-                .ok()
-                .and_then(|mut it| it.next())
-                .ok_or_else(|| {
-                    Failure::new(
-                        ErrorKind::ConnectError,
-                        format!("cannot resolve `{authority}`"),
-                    )
-                })?,
+            None => {
+                let authority = key.unwrap_or_default();
+                tokio::net::lookup_host(authority)
+                    .await
+                    .ok()
+                    .and_then(|mut it| it.next())
+                    .ok_or_else(|| {
+                        Failure::new(
+                            ErrorKind::ConnectError,
+                            format!("cannot resolve `{authority}`"),
+                        )
+                    })?
+            }
         };
         let conn = connect(addr, plan.target.http2, plan.target.connect_timeout).await?;
-        self.conns.push((authority.to_string(), conn));
+        self.conns.push((key.map(str::to_string), conn));
         Ok(&mut self.conns.last_mut().expect("just pushed").1)
     }
 
@@ -602,6 +759,31 @@ impl User {
         }
         Ok(())
     }
+}
+
+/// What the HTTP/1.1 client must keep of a response to `prep`.
+fn h1_want(prep: &Prepared, plan: &Plan) -> Want {
+    Want {
+        head_request: prep.method == Method::HEAD,
+        body: prep.keep_body,
+        headers: prep.keep_headers,
+        max_body: plan.max_body_bytes,
+    }
+}
+
+/// Runs `fut` until it completes or `timer` fires (`Err`), polling `fut` first.
+async fn within<F: Future>(
+    mut timer: Pin<&mut tokio::time::Sleep>,
+    fut: F,
+) -> Result<F::Output, ()> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Ok(r));
+        }
+        timer.as_mut().poll(cx).map(|()| Err(()))
+    })
+    .await
 }
 
 fn ctx_var_name(spec: &RequestSpec, var: usize) -> String {
