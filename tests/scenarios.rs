@@ -321,7 +321,7 @@ mod valid {
             plan.probes[1].read,
             ProbeRead::Prometheus {
                 metric: "http_requests_total".into(),
-                labels: vec![("route".into(), "/x".into()), ("code".into(), "200".into())],
+                labels: vec![("code".into(), "200".into()), ("route".into(), "/x".into())],
             }
         );
         assert_eq!(plan.probes[1].interval, Duration::from_millis(500));
