@@ -57,8 +57,11 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     })
 }
 
+/// Labels, and the text after them.
+type Parsed<'a> = (Vec<(String, String)>, &'a str);
+
 /// Parses `a="x",b="y"}` and returns the labels and what follows the `}`.
-fn parse_labels(mut s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(mut s: &str) -> Result<Parsed<'_>, String> {
     let mut labels = Vec::new();
     loop {
         s = s.trim_start();
