@@ -27,7 +27,7 @@ const RAW: [&str; 7] = [
 
 #[test]
 fn html_escapes_everything() {
-    let page = render(&html::HtmlReport);
+    let page = render(&html::HtmlReport::default());
     for raw in RAW {
         assert!(!page.contains(raw), "raw {raw:?} in report.html");
     }
