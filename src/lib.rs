@@ -21,6 +21,7 @@ pub mod engine;
 pub mod launch;
 pub mod output;
 pub mod plan;
+pub mod probe;
 pub mod profiler;
 pub mod recorder;
 pub mod result;

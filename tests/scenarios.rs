@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use nexus_bench::plan::{
-    Action, Body, ExtractFrom, LoadModel, Metric, MixRun, Op, Plan, Stage, Stat, TargetBase,
+    Action, Body, ExtractFrom, LoadModel, Metric, MixRun, Op, Plan, ProbeRead, Stage, Stat,
+    TargetBase,
 };
 use nexus_bench::scenario::{self, Overrides, ScenarioErrors};
 
@@ -95,6 +96,14 @@ mod invalid {
         no_requests,
         flow_no_steps,
         many_problems,
+        command_embedded,
+        command_companions,
+        command_bad_fields,
+        probe_errors,
+        probe_unknown_field,
+        slo_probe_unknown,
+        slo_target_not_launched,
+        profile_bad,
     );
 
     #[test]
@@ -283,6 +292,69 @@ mod valid {
         assert_eq!(plan.data[0].columns, ["email", "password", "tier"]);
         assert_eq!(plan.data[0].rows.len(), 3);
         assert_eq!(plan.data[0].rows[1][0], "bob@example.com");
+    }
+
+    #[test]
+    fn launch_probes_and_profile_load() {
+        let plan = load("fixtures/scenarios/valid/observe.toml");
+        let launch = plan.launch.as_ref().expect("launch");
+        assert_eq!(launch.command, ["./my-service", "--port", "18080"]);
+        assert_eq!(
+            launch.env,
+            [
+                ("MODE".to_string(), "bench".to_string()),
+                ("RUST_LOG".to_string(), "warn".to_string())
+            ]
+        );
+        assert_eq!(
+            launch.cwd.as_deref(),
+            Some(Path::new("fixtures/scenarios/valid/."))
+        );
+        assert_eq!(launch.ready, "http://127.0.0.1:18080/healthz");
+        assert_eq!(launch.startup_timeout, Duration::from_secs(5));
+        assert_eq!(plan.probes.len(), 2);
+        assert_eq!(plan.probes[0].name, "hit_ratio");
+        assert_eq!(plan.probes[0].url, "/api/v1/cache/stats");
+        assert_eq!(plan.probes[0].read, ProbeRead::Json("/hit_ratio".into()));
+        assert_eq!(plan.probes[0].interval, Duration::from_secs(1));
+        assert_eq!(
+            plan.probes[1].read,
+            ProbeRead::Prometheus {
+                metric: "http_requests_total".into(),
+                labels: vec![("code".into(), "200".into()), ("route".into(), "/x".into())],
+            }
+        );
+        assert_eq!(plan.probes[1].interval, Duration::from_millis(500));
+        let profile = plan.target_profile.as_ref().expect("profile");
+        assert_eq!(profile.path, "/debug/pprof/profile");
+        assert_eq!(profile.seconds, 10);
+        let metrics: Vec<&Metric> = plan.slos.iter().map(|s| &s.metric).collect();
+        assert!(metrics.contains(&&Metric::TargetRssMax));
+        assert!(metrics.contains(&&Metric::Probe("requests".into())));
+    }
+
+    #[test]
+    fn profile_seconds_default_fits_a_short_run() {
+        let o = Overrides {
+            duration: Some("4s".into()),
+            ..Overrides::default()
+        };
+        let plan = load_with("fixtures/scenarios/valid/observe.toml", &o).unwrap();
+        assert_eq!(plan.target_profile.unwrap().seconds, 3);
+        // Embedded targets are launched too: target.* SLOs are fine without a command.
+        let o = Overrides {
+            target: Some("embedded:cache".into()),
+            ..Overrides::default()
+        };
+        let text = errors("fixtures/scenarios/valid/observe.toml", &o);
+        assert!(
+            text.contains("`command` needs an http:// base_url"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("needs a target that nexus-bench launches"),
+            "{text}"
+        );
     }
 
     #[test]

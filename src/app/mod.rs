@@ -3,6 +3,7 @@
 
 mod compare;
 mod merge;
+mod observe;
 mod progress;
 mod report;
 mod run;

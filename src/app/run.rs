@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::Outcome;
+use super::observe::Observers;
 use super::progress::Progress;
 use super::target::RunTarget;
 use crate::analysis::{compare, compare_render, slo};
@@ -81,15 +82,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     watch_signals(stop.clone());
 
     let mut run_target = run_target;
+    let (observers, clock) = Observers::start(&plan, &base_url, &dir, args.profile);
     let (mut result, clock) = drive(
         &plan,
         target,
+        clock,
         threads,
         &stop,
         &dir,
         args.quiet,
         &mut run_target,
     )?;
+    let observed = observers.finish();
+    (result.probes, result.profiles) = (observed.probes, observed.profiles);
+    slo::apply(&mut result, &plan.slos);
     let target_crashed = result.warnings.iter().any(|w| w.starts_with(TARGET_EXITED));
     // The result is saved before anything else can fail, then again with what stopping the
     // target tells about its process.
@@ -194,16 +200,17 @@ fn comparison_section(c: &compare::Comparison, base: &RunResult, current: &RunRe
 
 /// Runs the engine, aggregating windows, showing progress and checkpointing; returns the
 /// judged result.
+#[allow(clippy::too_many_arguments)]
 fn drive(
     plan: &Arc<Plan>,
     target: ResolvedTarget,
+    clock: Clock,
     threads: usize,
     stop: &Arc<AtomicBool>,
     dir: &Path,
     quiet: bool,
     run_target: &mut RunTarget,
 ) -> anyhow::Result<(RunResult, Clock)> {
-    let clock = Clock::start(plan.load.warmup);
     let sampler = Sampler::start_single(std::process::id(), Duration::from_millis(100));
     let (tx, rx) = std::sync::mpsc::channel();
     let shared = Arc::new(Shared::new(plan.clone(), target));

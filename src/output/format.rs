@@ -48,6 +48,27 @@ pub fn ms_plain(ms: f64) -> String {
     format!("{ms:.3}")
 }
 
+/// A size in bytes: `41.2MB`.
+pub fn bytes(b: f64) -> String {
+    crate::units::format_bytes(b)
+}
+
+/// A plain number (a probe reading): integers with separators, others with four
+/// significant digits.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        format!("{v}")
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        let s = count(v.abs() as u64);
+        if v < 0.0 { format!("-{s}") } else { s }
+    } else {
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+        let s = format!("{v:.digits$}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    }
+}
+
 /// A rate or ratio for CSV: no unit, enough digits.
 pub fn rate_plain(v: f64) -> String {
     format!("{v:.3}")
@@ -59,7 +80,8 @@ pub fn slo_value(value: f64, unit: &str) -> String {
         "ms" => latency(value),
         "ratio" => ratio(value),
         "per_sec" => rate(value),
-        _ => format!("{value}"),
+        "bytes" => bytes(value),
+        _ => number(value),
     }
 }
 

@@ -1,22 +1,41 @@
-//! `report.html`: one self-contained page (inline CSS, inline SVG charts, no script, no
-//! external resource; a Content-Security-Policy forbids loading any). Every string from the
-//! result is escaped; section bodies are inserted as given (they arrive escaped).
+//! `report.html`: one self-contained page (inline CSS, inline SVG charts, no script of its
+//! own, no external resource; a Content-Security-Policy forbids loading any). Every string
+//! from the result is escaped; section bodies are inserted as given (they arrive escaped).
 //!
 //! Layout: header (scenario, description, target, start, length, load, tool, hosts),
-//! verdict banner, warnings, SLO table, request tables, charts, error samples, sections.
+//! verdict banner, generator banner, warnings, SLO table, request tables, charts, error
+//! samples, target process, generator health, probes, flamegraphs, sections.
+//!
+//! Flamegraphs are interactive: inferno's SVG (with its script) sits in a sandboxed
+//! `srcdoc` iframe without `allow-same-origin`, so it runs in an opaque origin and cannot
+//! touch the page. An `srcdoc` document inherits the page's policy, so only a page that
+//! embeds a flamegraph adds `script-src 'unsafe-inline'` to it; `default-src 'none'` still
+//! forbids every fetch.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use super::charts::{self, Chart};
 use super::format::{self, escape_xml as esc};
-use super::{Output, OutputError, ReportInput, Section, charts_dist, html_tables};
+use super::{
+    Output, OutputError, ReportInput, Section, charts_dist, charts_observe, html_observe,
+    html_tables,
+};
 use crate::result::{RunStatus, Verdict};
 
 const CSS: &str = include_str!("report.css");
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+/// The policy of a page that embeds a flamegraph (its script runs in a sandboxed iframe).
+const CSP_FLAMEGRAPH: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'unsafe-inline'";
 
 /// The HTML report.
-pub struct HtmlReport;
+#[derive(Debug, Clone, Default)]
+pub struct HtmlReport {
+    /// The run folder, where the flamegraph SVGs the result names are read from (`None`:
+    /// link to them only).
+    pub assets: Option<PathBuf>,
+}
 
 impl Output for HtmlReport {
     fn file_name(&self) -> &'static str {
@@ -24,7 +43,7 @@ impl Output for HtmlReport {
     }
 
     fn render(&self, input: &ReportInput) -> Result<Vec<u8>, OutputError> {
-        render(input).map(String::into_bytes)
+        render_with(input, self.assets.as_deref()).map(String::into_bytes)
     }
 }
 
@@ -108,6 +127,7 @@ fn verdict(out: &mut String, input: &ReportInput) {
         format::verdict(r.verdict),
         esc(&format::verdict_reason(r))
     );
+    html_observe::banner(out, r);
     if !r.warnings.is_empty() {
         out.push_str("<section id=\"warnings\" class=\"warnings\"><h2>Warnings</h2><ul>");
         for w in &r.warnings {
@@ -127,10 +147,23 @@ fn section(out: &mut String, s: &Section) {
     );
 }
 
-/// The whole page.
+/// The whole page, without embedded flamegraphs (they are linked).
 pub fn render(input: &ReportInput) -> Result<String, OutputError> {
+    render_with(input, None)
+}
+
+/// The whole page; flamegraph SVGs are read from `assets` (the run folder).
+pub fn render_with(input: &ReportInput, assets: Option<&Path>) -> Result<String, OutputError> {
     let r = input.result;
     let time = charts::time_charts(r)?;
+    let target_charts = charts_observe::target_charts(r)?;
+    let generator_chart = charts_observe::generator_chart(r)?;
+    let probe_chart = charts_observe::probe_chart(&r.probes)?;
+    let csp = if assets.is_some() && html_observe::embeds_flamegraph(r) {
+        CSP_FLAMEGRAPH
+    } else {
+        CSP
+    };
     let percentiles = charts_dist::percentile_chart(r)?;
     let histogram = charts_dist::histogram_chart(r)?;
 
@@ -138,7 +171,7 @@ pub fn render(input: &ReportInput) -> Result<String, OutputError> {
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · {} · nexus-bench</title><style>{CSS}</style></head><body><main>",
         esc(&r.scenario.name),
@@ -180,6 +213,10 @@ pub fn render(input: &ReportInput) -> Result<String, OutputError> {
     }
     out.push_str("</div></section>");
     out.push_str(&html_tables::error_samples(r));
+    html_observe::target(&mut out, r, &target_charts, figure);
+    html_observe::generator(&mut out, r, generator_chart.as_ref(), figure);
+    html_observe::probes(&mut out, r, probe_chart.as_ref(), figure);
+    html_observe::flamegraphs(&mut out, r, assets);
     for s in input.sections {
         section(&mut out, s);
     }

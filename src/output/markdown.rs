@@ -44,6 +44,11 @@ pub fn render(input: &ReportInput) -> String {
         esc(&format::run_length(r)),
         esc(&format::load_model(&r.load))
     );
+    if super::html_observe::generator_limited(r) {
+        out.push_str(
+            "> [!CAUTION]\n> The generator was saturated: this result measured nexus-bench's limits, not the target's.\n\n",
+        );
+    }
     if !r.warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
         for w in &r.warnings {
@@ -95,6 +100,7 @@ pub fn render(input: &ReportInput) -> String {
             esc(&format::latency(l.max)),
         );
     }
+    observed(&mut out, r);
     for s in input.sections {
         let _ = write!(
             out,
@@ -104,4 +110,59 @@ pub fn render(input: &ReportInput) -> String {
         );
     }
     out
+}
+
+/// Compact target process, generator, probe and profile lines.
+fn observed(out: &mut String, r: &crate::result::RunResult) {
+    if let Some(t) = &r.target_process {
+        let _ = writeln!(
+            out,
+            "\n### Target process\n\nstart-up {} · RSS max {} · CPU mean {:.1}% · executable {}",
+            esc(&format::latency(t.startup_ms)),
+            esc(&format::bytes(t.rss_max_bytes as f64)),
+            t.cpu_mean_percent,
+            t.exe_size_bytes
+                .map_or("–".into(), |b| esc(&format::bytes(b as f64)))
+        );
+    }
+    if let Some(g) = &r.generator {
+        let _ = writeln!(
+            out,
+            "\n### Generator\n\nCPU mean {:.1}% · max {:.1}% · {} CPUs · saturated: {}",
+            g.cpu_mean_percent,
+            g.cpu_max_percent,
+            g.cpus,
+            if g.saturated { "**yes**" } else { "no" }
+        );
+    }
+    if !r.probes.is_empty() {
+        out.push_str("\n### Probes\n\n| probe | before | after | error |\n|---|--:|--:|---|\n");
+        let num = |v: Option<f64>| v.map_or("–".into(), |v| esc(&format::number(v)));
+        for p in &r.probes {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                esc(&p.name),
+                num(p.before),
+                num(p.after),
+                esc(p.error.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    if !r.profiles.is_empty() {
+        out.push_str("\n### Profiles\n\n");
+        for p in &r.profiles {
+            let what = match (&p.error, &p.flamegraph_file) {
+                (Some(e), _) => format!("⚠️ {}", esc(e)),
+                (None, Some(f)) => format!("flamegraph `{}`", esc(f)),
+                (None, None) => "no flamegraph".into(),
+            };
+            let top = p
+                .top
+                .first()
+                .map(|t| format!(" · hottest: `{}` ({:.1}%)", esc(&t.name), t.self_percent))
+                .unwrap_or_default();
+            let _ = writeln!(out, "- {}: {what}{top}", esc(&p.kind));
+        }
+    }
 }

@@ -9,10 +9,12 @@
 
 mod charts;
 mod charts_dist;
+mod charts_observe;
 pub mod csv;
 pub mod format;
 pub mod hlog;
 pub mod html;
+mod html_observe;
 mod html_tables;
 pub mod junit;
 pub mod markdown;
@@ -117,11 +119,14 @@ impl Default for OutputOptions {
     }
 }
 
-/// The outputs selected by `opts`, in writing order.
-pub fn outputs(opts: &OutputOptions) -> Vec<Box<dyn Output>> {
+/// The outputs selected by `opts`, in writing order; the HTML report embeds the
+/// flamegraphs found in `dir`.
+pub fn outputs(opts: &OutputOptions, dir: &Path) -> Vec<Box<dyn Output>> {
     let mut out: Vec<Box<dyn Output>> = Vec::new();
     if opts.html {
-        out.push(Box::new(html::HtmlReport));
+        out.push(Box::new(html::HtmlReport {
+            assets: Some(dir.to_path_buf()),
+        }));
     }
     out.push(Box::new(markdown::MarkdownSummary));
     out.push(Box::new(junit::JunitReport));
@@ -142,7 +147,7 @@ pub fn write_all(
     opts: &OutputOptions,
 ) -> Vec<(PathBuf, Result<(), OutputError>)> {
     let created = std::fs::create_dir_all(dir);
-    outputs(opts)
+    outputs(opts, dir)
         .iter()
         .map(|output| {
             let path = dir.join(output.file_name());

@@ -30,6 +30,11 @@ pub(crate) fn plan(
     let built = super::request::build(ctx, raw, &data);
     let names: Vec<&str> = built.requests.iter().map(|r| r.name.as_str()).collect();
     let slos = slos(ctx, &raw.slo, &names);
+    let launch = super::observe::launch(ctx, &raw.target, &target.base);
+    let probes = super::observe::probes(ctx, &raw.probes);
+    let measured = load.profile.duration().saturating_sub(load.warmup);
+    let target_profile = super::observe::profile(ctx, raw.profile.as_ref(), measured);
+    super::observe::check_slos(ctx, raw, &slos, &probes);
     let max_body = match &raw.target.max_body {
         None => 16_000_000,
         Some(v) => units::parse_bytes(v.get()).unwrap_or_else(|e| {
@@ -55,9 +60,9 @@ pub(crate) fn plan(
         streams: built.streams,
         slos,
         max_body_bytes: max_body as usize,
-        launch: None,
-        probes: Vec::new(),
-        target_profile: None,
+        launch,
+        probes,
+        target_profile,
     }
 }
 

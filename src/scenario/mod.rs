@@ -42,6 +42,22 @@
 //! duration), `error_rate` and `expect_pass_rate` (a percentage), `throughput` (a rate). Ops:
 //! `<`, `<=`, `>`, `>=`.
 //!
+//! `[target] command` (an `http://` base_url only) launches the target: program and
+//! arguments; `env` (table), `cwd` (relative to the scenario's folder; default: the current
+//! directory), `ready` (path joined to base_url or absolute URL polled until 2xx, default
+//! `"/"`), `startup_timeout` (default `"10s"`). nexus-bench measures its start-up, memory
+//! and CPU (SLOs `target.startup`, `target.rss.max`, `target.cpu.mean`, which need a
+//! launched target: a `command` or `embedded:`) and stops it after the run.
+//!
+//! `[[probes]]`: `name`, `url` (path or absolute URL), exactly one of `json` (a JSON pointer
+//! to a number or boolean) / `prometheus` (metric name, with optional `labels` table matched
+//! exactly), `interval` (default `"1s"`). Read before, during and after the run; SLO key
+//! `probe.<name>` judges the reading after the run.
+//!
+//! `[profile]`: `target = true` fetches the target's CPU profile (pprof) right after the
+//! warm-up; `path` (default `"/debug/pprof/profile"`), `seconds` (default: the shorter of 10
+//! and the measured duration minus 1 s).
+//!
 //! Templates: see [`crate::plan::template`].
 
 mod build;
@@ -50,6 +66,7 @@ mod describe;
 mod errors;
 mod keys;
 mod load;
+mod observe;
 mod overrides;
 pub mod raw;
 mod request;

@@ -119,6 +119,51 @@ pub struct RawScenario {
     /// `"get.latency.p99" = "< 5ms"`.
     #[serde(default)]
     pub slo: SpMap<Sp<String>>,
+    /// Server-side values read by HTTP GET before, during and after the run (SLO key
+    /// `probe.<name>`).
+    #[serde(default)]
+    pub probes: Vec<RawProbe>,
+    /// CPU profiling of the target during the run.
+    #[serde(default)]
+    pub profile: Option<RawProfile>,
+}
+
+/// `[[probes]]`: one number read from the target.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbe {
+    /// Name, `[A-Za-z0-9_-]+`: the SLO key is `probe.<name>`.
+    pub name: Sp<String>,
+    /// Path joined to the base URL, or an absolute `http://` URL.
+    pub url: Sp<String>,
+    /// JSON pointer to a number (or boolean) in the body, e.g. "/hit_ratio".
+    #[serde(default)]
+    pub json: Option<Sp<String>>,
+    /// Name of a Prometheus text-format metric whose sample is read.
+    #[serde(default)]
+    pub prometheus: Option<Sp<String>>,
+    /// With `prometheus`: labels the sample must carry exactly.
+    #[serde(default)]
+    pub labels: Option<Sp<SpMap<String>>>,
+    /// Time between readings during the run. Default "1s".
+    #[serde(default)]
+    pub interval: Option<Sp<String>>,
+}
+
+/// `[profile]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    /// Fetch the target's CPU profile (pprof) during the steady state after the warm-up.
+    #[serde(default)]
+    pub target: Option<Sp<bool>>,
+    /// Path of the target's profile endpoint. Default "/debug/pprof/profile".
+    #[serde(default)]
+    pub path: Option<Sp<String>>,
+    /// Profile length in seconds. Default: the shorter of 10 and the measured duration
+    /// minus 1 s.
+    #[serde(default)]
+    pub seconds: Option<Sp<i64>>,
 }
 
 /// `[target]`.
@@ -142,6 +187,25 @@ pub struct RawTarget {
     /// Largest response body kept. Default "16MB".
     #[serde(default)]
     pub max_body: Option<Sp<String>>,
+    /// Launch the target: program and arguments, e.g. ["./my-service", "--port", "8080"].
+    /// Needs an `http://` base_url; nexus-bench starts it, waits until `ready` answers 2xx,
+    /// measures its memory and CPU, and stops it after the run.
+    #[serde(default)]
+    pub command: Option<Sp<Vec<String>>>,
+    /// With `command`: extra environment variables.
+    #[serde(default)]
+    pub env: Option<Sp<SpMap<String>>>,
+    /// With `command`: working directory, relative to the scenario's folder. Default: the
+    /// current directory.
+    #[serde(default)]
+    pub cwd: Option<Sp<String>>,
+    /// With `command`: path (joined to base_url) or absolute URL polled until it answers
+    /// 2xx. Default "/".
+    #[serde(default)]
+    pub ready: Option<Sp<String>>,
+    /// With `command`: how long the target may take to become ready. Default "10s".
+    #[serde(default)]
+    pub startup_timeout: Option<Sp<String>>,
 }
 
 /// The load models.

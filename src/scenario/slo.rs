@@ -209,6 +209,10 @@ fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), SloError> {
         })?,
     };
     let impossible = match metric.unit() {
+        // CPU use is a ratio of one core: 150% is one and a half cores.
+        Unit::Ratio if *metric == Metric::TargetCpuMean => {
+            limit < 0.0 || (limit == 0.0 && op == Op::Lt)
+        }
         Unit::Ratio => {
             !(0.0..=1.0).contains(&limit)
                 || (limit == 0.0 && op == Op::Lt)

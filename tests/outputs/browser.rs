@@ -199,6 +199,15 @@ async fn report_renders_in_chromium() {
     let sample = fixture::sample();
     let report = render(&sample, &tmp.path().join("sample"));
     let hostile_report = render(&fixture::hostile(), &tmp.path().join("hostile"));
+    // A result with every observed section and a real, interactive flamegraph beside it.
+    let observed_dir = tmp.path().join("observed");
+    std::fs::create_dir_all(&observed_dir).unwrap();
+    let pprof = std::fs::read(fixture::fixture_path("../profiles/sample.pb.gz")).unwrap();
+    let profile = nexus_bench::profiler::decode_pprof(&pprof).unwrap();
+    let svg = nexus_bench::profiler::flamegraph_svg(&profile, "target CPU profile").unwrap();
+    std::fs::write(observed_dir.join("target-flamegraph.svg"), svg).unwrap();
+    let observed = fixture::observed(fixture::sample(), "evictions");
+    let observed_report = render(&observed, &observed_dir);
     let (_browser, ws_url) = start_chromium(&tmp.path().join("profile"));
 
     let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(ws_url.as_str()))
@@ -297,6 +306,33 @@ async fn report_renders_in_chromium() {
     std::fs::create_dir_all(&artifacts).unwrap();
     std::fs::write(artifacts.join("report.png"), &png).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
+
+    // Observed sections, and the flamegraph's own script runs in its sandboxed frame: a
+    // blocked script would be a console error (a CSP violation).
+    let (url, events) = cdp.open(&observed_report).await;
+    assert_clean_load(&url, &events);
+    for id in [
+        "target-process",
+        "generator",
+        "probes",
+        "flamegraphs",
+        "generator-banner",
+    ] {
+        let found = cdp
+            .eval(&format!("!!document.getElementById('{id}')"))
+            .await;
+        assert_eq!(found, json!(true), "#{id} missing");
+    }
+    let frame = cdp
+        .eval("document.querySelector('iframe.flamegraph').getAttribute('sandbox')")
+        .await;
+    assert_eq!(frame, json!("allow-scripts"));
+    let probe = cdp
+        .eval("document.querySelector('#probe-table tbody').textContent")
+        .await;
+    assert!(probe.as_str().unwrap().contains("0.8125"), "{probe}");
+    let scripts = cdp.eval("document.querySelectorAll('script').length").await;
+    assert_eq!(scripts, json!(0), "the page itself has no script");
 
     // The hostile report: markup in the result must stay text.
     let (url, events) = cdp.open(&hostile_report).await;

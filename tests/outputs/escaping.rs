@@ -6,7 +6,7 @@ use nexus_bench::output::{Output, ReportInput, csv, html, junit, markdown, termi
 use super::fixture;
 
 fn render(output: &dyn Output) -> String {
-    let r = fixture::hostile();
+    let r = fixture::observed(fixture::hostile(), "<script>alert(1)</script>");
     let input = ReportInput {
         result: &r,
         sections: &[],
@@ -27,12 +27,23 @@ const RAW: [&str; 7] = [
 
 #[test]
 fn html_escapes_everything() {
-    let page = render(&html::HtmlReport);
+    let page = render(&html::HtmlReport::default());
     for raw in RAW {
         assert!(!page.contains(raw), "raw {raw:?} in report.html");
     }
-    // The hostile text is there, as text.
+    // The hostile text is there, as text, in the new sections too.
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    for id in [
+        "target-process",
+        "generator",
+        "probes",
+        "flamegraphs",
+        "generator-banner",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "{id} missing");
+    }
+    assert!(page.contains("cache::lookup&lt;&lt;script&gt;"));
+    assert!(page.contains("self-profiling failed: &lt;script&gt;"));
     assert!(page.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
     // Only our own SVG elements: one per chart, none opened or closed by a name.
     let opened = page.matches("<svg ").count();

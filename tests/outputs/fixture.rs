@@ -381,3 +381,85 @@ fn fixtures_are_realistic() {
     let h = r.endpoints[0].histograms.latency_us.decode().unwrap();
     assert_eq!(h.len(), r.endpoints[0].requests);
 }
+
+/// `result` with everything observed beside the load: a launched target's process, the
+/// generator's health (saturated), two probes (one failing) and two profiles (one with a
+/// flamegraph file, one failed). `name` goes into every free-text field (hostile tests).
+pub fn observed(mut result: RunResult, name: &str) -> RunResult {
+    let readings = |scale: f64| -> Vec<ResourceReading> {
+        (0..40)
+            .map(|i| ResourceReading {
+                t_ms: f64::from(i) * 250.0 - 500.0,
+                rss_bytes: 40_000_000 + (i as u64) * 250_000,
+                cpu_percent: scale * (1.0 + f64::from(i % 7)),
+            })
+            .collect()
+    };
+    result.target_process = Some(TargetProcess {
+        command: vec!["./my-service".into(), name.into()],
+        startup_ms: 84.5,
+        rss_max_bytes: 49_750_000,
+        cpu_mean_percent: 42.5,
+        exe_size_bytes: Some(12_345_678),
+        exit: Some("signal: 15".into()),
+        samples: readings(12.0),
+    });
+    result.generator = Some(GeneratorHealth {
+        cpu_mean_percent: 97.0,
+        cpu_max_percent: 100.0,
+        cpus: 2,
+        schedule_lag_ms: None,
+        saturated: true,
+        samples: readings(14.0),
+    });
+    result.probes = vec![
+        ProbeSeries {
+            name: "hit_ratio".into(),
+            source: "GET /api/v1/cache/stats → /hit_ratio".into(),
+            before: Some(0.0),
+            after: Some(0.8125),
+            samples: (1..9)
+                .map(|i| ProbeReading {
+                    t_ms: f64::from(i) * 1000.0,
+                    value: 0.1 * f64::from(i),
+                })
+                .collect(),
+            error: None,
+        },
+        ProbeSeries {
+            name: name.into(),
+            source: format!("GET /metrics → {name}"),
+            before: None,
+            after: None,
+            samples: vec![],
+            error: Some(format!("no sample {name}")),
+        },
+    ];
+    result.profiles = vec![
+        ProfileInfo {
+            kind: "target".into(),
+            pprof_file: Some("target.pb.gz".into()),
+            flamegraph_file: Some("target-flamegraph.svg".into()),
+            start_ms: 5000.0,
+            duration_ms: 10_000.0,
+            top: vec![TopFunctionInfo {
+                name: format!("cache::lookup<{name}>"),
+                self_samples: 120,
+                total_samples: 300,
+                self_percent: 24.0,
+                total_percent: 60.0,
+            }],
+            error: None,
+        },
+        ProfileInfo {
+            kind: "generator".into(),
+            pprof_file: None,
+            flamegraph_file: None,
+            start_ms: 0.0,
+            duration_ms: 0.0,
+            top: vec![],
+            error: Some(format!("self-profiling failed: {name}")),
+        },
+    ];
+    result
+}

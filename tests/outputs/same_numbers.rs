@@ -15,7 +15,7 @@ fn every_output_shows_the_same_figures() {
     };
     let text = |o: &dyn Output| String::from_utf8(o.render(&input).unwrap()).unwrap();
     let term = terminal_summary(&r, false);
-    let page = text(&html::HtmlReport);
+    let page = text(&html::HtmlReport::default());
     let md = text(&markdown::MarkdownSummary);
     let xml = text(&junit::JunitReport);
     let csv_text = text(&csv::RequestsCsv);

@@ -18,7 +18,7 @@ fn one_hour_report_is_under_2mb() {
         result: &r,
         sections: &[],
     };
-    let page = html::HtmlReport.render(&input).unwrap();
+    let page = html::HtmlReport::default().render(&input).unwrap();
     eprintln!("one-hour report.html: {} bytes", page.len());
     assert!(
         page.len() < 2_000_000,
