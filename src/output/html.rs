@@ -193,7 +193,13 @@ pub fn render_with(input: &ReportInput, assets: Option<&Path>) -> Result<String,
         format::count(r.totals.cancelled),
     );
     out.push_str(&html_tables::requests(r));
-    out.push_str("<h3>Latency (from intended start)</h3>");
+    // Open model: latency counts from each request's intended start (coordinated omission
+    // corrected); closed model: from the send, like service time.
+    out.push_str(if r.load.model == "open" {
+        "<h3>Latency (from intended start)</h3>"
+    } else {
+        "<h3>Latency (from send)</h3>"
+    });
     out.push_str(&html_tables::percentiles(r, "latency-table", |e| {
         &e.latency_ms
     }));
