@@ -21,12 +21,15 @@ use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section};
 use crate::plan::{LoadModel, Plan};
 use crate::recorder::{Aggregate, Clock};
 use crate::result::{
-    self, GeneratorHealth, ResourceReading, RunMeta, RunResult, RunStatus, Verdict,
+    self, GeneratorHealth, ResourceReading, RunMeta, RunResult, RunStatus, Summary, Verdict,
 };
 use crate::scenario::{self, Overrides};
 
 /// Start of the warning recorded when a launched target exits mid-run.
 const TARGET_EXITED: &str = "the target exited during the run";
+
+/// Open model: a p99 send lateness above this (ms) means the generator fell behind.
+const LATE_MS: f64 = 50.0;
 
 /// How often a long run checkpoints its result.json.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
@@ -279,12 +282,23 @@ fn drive(
         outcome.cancelled,
         outcome.schedule_end - clock.epoch,
     );
-    let generator = generator_health(
+    let lag = match plan.load.model {
+        LoadModel::Open { .. } if !agg.lag.is_empty() => Some(Summary::of(&agg.lag)),
+        _ => None,
+    };
+    if let Some(lag) = lag.as_ref().filter(|l| l.p99 > LATE_MS) {
+        warnings.push(format!(
+            "the generator sent requests late: p99 {} behind their intended start (latencies count from the intended start, so they include this)",
+            crate::units::format_ms(lag.p99)
+        ));
+    }
+    let mut generator = generator_health(
         sampler.finish(),
         threads,
         !warnings.is_empty(),
         &mut warnings,
     );
+    generator.schedule_lag_ms = lag;
     if let Some(how) = crashed {
         warnings.insert(
             0,

@@ -427,6 +427,9 @@ impl User {
         };
         let mut rec = ctx.recorder.borrow_mut();
         rec.finished();
+        if let Some(intended) = intended {
+            rec.schedule_lag(sent.saturating_duration_since(intended));
+        }
         rec.record(Sample {
             request: id,
             latency: end - intended.unwrap_or(sent),

@@ -92,6 +92,8 @@ pub struct Aggregate {
     pub dropped: u64,
     /// Distinct error messages: (request id, kind, message, count).
     pub samples: Vec<(usize, ErrorKind, String, u64)>,
+    /// Open model, measured period: send lateness against the schedule (µs).
+    pub lag: Hist,
 }
 
 impl Aggregate {
@@ -102,6 +104,7 @@ impl Aggregate {
             seconds: BTreeMap::new(),
             dropped: 0,
             samples: Vec::new(),
+            lag: new_histogram(),
         }
     }
 
@@ -119,6 +122,9 @@ impl Aggregate {
         second.in_flight_max += w.in_flight_max;
         if !w.warmup {
             self.dropped += w.dropped;
+            if let Some(lag) = &w.lag {
+                self.lag.add(lag).expect("same bounds");
+            }
         }
         for (id, part) in w.endpoints.into_iter().enumerate() {
             let Some(part) = part else { continue };
@@ -186,6 +192,7 @@ mod tests {
             dropped: 1,
             in_flight_max: 2,
             samples: vec![],
+            lag: None,
         }
     }
 

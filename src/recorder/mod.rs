@@ -100,6 +100,8 @@ pub struct Window {
     pub in_flight_max: u64,
     /// New error messages seen: (request id, kind, message).
     pub samples: Vec<(usize, ErrorKind, String)>,
+    /// Open model: how late requests were sent against their intended start (µs).
+    pub lag: Option<Hist>,
 }
 
 /// What one request produced.
@@ -206,6 +208,14 @@ impl WorkerRecorder {
         self.current.dropped += 1;
     }
 
+    /// Records how late an open-model request was sent against its intended start.
+    pub fn schedule_lag(&mut self, lag: Duration) {
+        self.current
+            .lag
+            .get_or_insert_with(new_histogram)
+            .saturating_record(us(lag));
+    }
+
     /// Notes that a request started (for the in-flight gauge).
     pub fn started(&mut self) {
         self.in_flight += 1;
@@ -249,6 +259,7 @@ fn empty_window(second: i64, warmup: bool, requests: usize) -> Window {
         dropped: 0,
         in_flight_max: 0,
         samples: Vec::new(),
+        lag: None,
     }
 }
 
