@@ -78,6 +78,7 @@ mod invalid {
         bad_method,
         bad_status,
         bad_regex,
+        bad_baseline,
         extract_sources,
         template_error,
         var_before_defined,

@@ -46,10 +46,36 @@ pub fn options(
     significance: Option<f64>,
     force: bool,
 ) -> anyhow::Result<CompareOptions> {
-    let mut opts = CompareOptions {
+    options_over(
+        CompareOptions::default(),
+        max_regression,
+        noise,
+        significance,
         force,
-        ..CompareOptions::default()
-    };
+    )
+}
+
+/// The scenario's `[baseline]` settings over the defaults (already validated).
+pub fn scenario_options(gate: &crate::plan::GateSettings) -> CompareOptions {
+    let mut opts = CompareOptions::default();
+    if let Some(metrics) = &gate.metrics {
+        opts.metrics = metrics.iter().filter_map(|m| m.parse().ok()).collect();
+    }
+    opts.max_regression = gate.max_regression.unwrap_or(opts.max_regression);
+    opts.noise = gate.noise.unwrap_or(opts.noise);
+    opts.significance = gate.significance.unwrap_or(opts.significance);
+    opts
+}
+
+/// Flag values over `base`.
+pub fn options_over(
+    base: CompareOptions,
+    max_regression: Option<&str>,
+    noise: Option<&str>,
+    significance: Option<f64>,
+    force: bool,
+) -> anyhow::Result<CompareOptions> {
+    let mut opts = CompareOptions { force, ..base };
     if let Some(text) = max_regression {
         opts.max_regression = parse_percent(text)
             .map_err(anyhow::Error::msg)

@@ -48,7 +48,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
-    let compare_opts = super::compare::options(
+    let compare_opts = super::compare::options_over(
+        super::compare::scenario_options(&plan.gate),
         args.max_regression.as_deref(),
         args.noise.as_deref(),
         args.significance,

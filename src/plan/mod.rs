@@ -53,6 +53,21 @@ pub struct Plan {
     pub probes: Vec<Probe>,
     /// Fetch the target's CPU profile during the run.
     pub target_profile: Option<TargetProfile>,
+    /// The scenario's regression-gate parameters (`[baseline]`); unset ones use defaults.
+    pub gate: GateSettings,
+}
+
+/// Regression-gate parameters from the scenario file; command-line flags override them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GateSettings {
+    /// Gated metric keys (`p50`, `p90`, `p99`, `throughput`, `error_rate`), if set.
+    pub metrics: Option<Vec<String>>,
+    /// Largest tolerated regression, as a ratio.
+    pub max_regression: Option<f64>,
+    /// Noise band, as a ratio.
+    pub noise: Option<f64>,
+    /// Significance level.
+    pub significance: Option<f64>,
 }
 
 /// A target process nexus-bench starts, watches (time to ready, RSS, CPU) and stops.

@@ -63,6 +63,68 @@ pub(crate) fn plan(
         launch,
         probes,
         target_profile,
+        gate: gate(ctx, raw.baseline.as_ref()),
+    }
+}
+
+/// `[baseline]`: the regression gate's parameters, checked here so `run --baseline` cannot
+/// fail on them after the load.
+fn gate(ctx: &mut Ctx<'_>, b: Option<&super::raw::RawBaseline>) -> crate::plan::GateSettings {
+    let Some(b) = b else {
+        return Default::default();
+    };
+    const METRICS: &[&str] = &["p50", "p90", "p99", "throughput", "error_rate"];
+    let metrics = b.metrics.as_ref().map(|list| {
+        list.iter()
+            .filter(|m| {
+                let ok = METRICS.contains(&m.get().as_str());
+                if !ok {
+                    ctx.err(
+                        m.span(),
+                        format!("`{}` is not a gate metric", m.get()),
+                        Some(
+                            did_you_mean(m.get(), METRICS.iter().copied())
+                                .unwrap_or_else(|| format!("use {}", METRICS.join(", "))),
+                        ),
+                    );
+                }
+                ok
+            })
+            .map(|m| m.get().clone())
+            .collect()
+    });
+    let mut percent = |field: &str, v: Option<&Sp<String>>| {
+        v.and_then(|v| match units::parse_percent(v.get()) {
+            Ok(r) if r >= 0.0 => Some(r),
+            _ => {
+                ctx.err(
+                    v.span(),
+                    format!("`{field}` is not a percentage: `{}`", v.get()),
+                    Some("write e.g. \"10%\"".into()),
+                );
+                None
+            }
+        })
+    };
+    let max_regression = percent("max_regression", b.max_regression.as_ref());
+    let noise = percent("noise", b.noise.as_ref());
+    let significance = b.significance.as_ref().and_then(|s| {
+        if *s.get() > 0.0 && *s.get() < 1.0 {
+            Some(*s.get())
+        } else {
+            ctx.err(
+                s.span(),
+                format!("significance {} is not between 0 and 1", s.get()),
+                Some("write e.g. significance = 0.05".into()),
+            );
+            None
+        }
+    });
+    crate::plan::GateSettings {
+        metrics,
+        max_regression,
+        noise,
+        significance,
     }
 }
 

@@ -58,6 +58,10 @@
 //! warm-up; `path` (default `"/debug/pprof/profile"`), `seconds` (default: the shorter of 10
 //! and the measured duration minus 1 s).
 //!
+//! `[baseline]`: the regression gate of `run --baseline` — `metrics` (any of `p50`, `p90`,
+//! `p99`, `throughput`, `error_rate`), `max_regression` (default `"10%"`), `noise` (default
+//! `"2%"`), `significance` (default 0.05). Command-line flags override them.
+//!
 //! Templates: see [`crate::plan::template`].
 
 mod build;

@@ -126,6 +126,28 @@ pub struct RawScenario {
     /// CPU profiling of the target during the run.
     #[serde(default)]
     pub profile: Option<RawProfile>,
+    /// How `run --baseline` judges regressions (command-line flags override these).
+    #[serde(default)]
+    pub baseline: Option<RawBaseline>,
+}
+
+/// `[baseline]`: the regression gate's parameters.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaseline {
+    /// Metrics gated per request name: any of "p50", "p90", "p99", "throughput",
+    /// "error_rate". Default ["p50", "p99", "throughput", "error_rate"].
+    #[serde(default)]
+    pub metrics: Option<Vec<Sp<String>>>,
+    /// Largest tolerated regression. Default "10%".
+    #[serde(default)]
+    pub max_regression: Option<Sp<String>>,
+    /// Changes smaller than this are never regressions. Default "2%".
+    #[serde(default)]
+    pub noise: Option<Sp<String>>,
+    /// Significance level of the statistical test. Default 0.05.
+    #[serde(default)]
+    pub significance: Option<Sp<f64>>,
 }
 
 /// `[[probes]]`: one number read from the target.

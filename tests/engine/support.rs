@@ -71,6 +71,7 @@ pub fn plan(
         launch: None,
         probes: vec![],
         target_profile: None,
+        gate: Default::default(),
     }
 }
 
