@@ -8,8 +8,10 @@
 //! arrivals are interleaved (worker `w` takes arrivals `w`, `w + N`, …), each with its
 //! intended start time from the schedule, from which its latency is measured.
 
+mod check;
 pub mod h1;
 pub mod http;
+mod prepare;
 mod schedule;
 pub mod user;
 pub mod ws;
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::plan::LoadModel;
 use crate::recorder::{Clock, Window, WorkerRecorder};
 
-pub use user::{ResolvedTarget, Shared};
+pub use prepare::{ResolvedTarget, Shared};
 
 /// How the engine ended.
 #[derive(Debug, Clone, Copy)]
