@@ -24,7 +24,8 @@ pub struct EndpointAgg {
 }
 
 impl EndpointAgg {
-    fn new() -> Self {
+    /// Empty totals.
+    pub fn new() -> Self {
         EndpointAgg {
             latency: new_histogram(),
             service: new_histogram(),
@@ -32,6 +33,20 @@ impl EndpointAgg {
             errors: 0,
             status: BTreeMap::new(),
             kinds: [0; ErrorKind::COUNT],
+        }
+    }
+
+    /// Adds another request name's totals (for the all-requests entry).
+    pub fn add(&mut self, o: &EndpointAgg) {
+        self.latency.add(&o.latency).expect("same bounds");
+        self.service.add(&o.service).expect("same bounds");
+        self.requests += o.requests;
+        self.errors += o.errors;
+        for (c, n) in &o.status {
+            *self.status.entry(*c).or_default() += n;
+        }
+        for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
+            *a += b;
         }
     }
 }

@@ -8,7 +8,7 @@ use super::merge::{per_sec, ratio};
 use super::{
     EncodedHistogram, EndpointStats, ErrorSample, Histograms, HostInfo, LoadInfo, RunResult,
     RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint, StageInfo, Summary, Tool,
-    Totals, Verdict, WindowSummary, new_histogram,
+    Totals, Verdict, WindowSummary,
 };
 use crate::plan::{LoadModel, Plan, TargetBase};
 use crate::recorder::{Aggregate, Clock, EndpointAgg, ErrorKind};
@@ -39,7 +39,7 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         .zip(&agg.endpoints)
         .map(|(spec, e)| endpoint_stats(&spec.name, spec.flow.clone(), e, measured_ms))
         .collect();
-    let mut all = EndpointAgg::empty();
+    let mut all = EndpointAgg::new();
     for e in &agg.endpoints {
         all.add(e);
     }
@@ -212,31 +212,5 @@ fn host_info(threads: usize) -> HostInfo {
             .map(|n| n.get())
             .unwrap_or(1),
         threads,
-    }
-}
-
-impl EndpointAgg {
-    fn empty() -> Self {
-        EndpointAgg {
-            latency: new_histogram(),
-            service: new_histogram(),
-            requests: 0,
-            errors: 0,
-            status: BTreeMap::new(),
-            kinds: [0; ErrorKind::COUNT],
-        }
-    }
-
-    fn add(&mut self, o: &EndpointAgg) {
-        self.latency.add(&o.latency).expect("same bounds");
-        self.service.add(&o.service).expect("same bounds");
-        self.requests += o.requests;
-        self.errors += o.errors;
-        for (c, n) in &o.status {
-            *self.status.entry(*c).or_default() += n;
-        }
-        for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
-            *a += b;
-        }
     }
 }
