@@ -23,9 +23,9 @@ pub struct EndpointAgg {
     pub kinds: [u64; ErrorKind::COUNT],
 }
 
-impl EndpointAgg {
+impl Default for EndpointAgg {
     /// Empty totals.
-    pub fn new() -> Self {
+    fn default() -> Self {
         EndpointAgg {
             latency: new_histogram(),
             service: new_histogram(),
@@ -35,7 +35,9 @@ impl EndpointAgg {
             kinds: [0; ErrorKind::COUNT],
         }
     }
+}
 
+impl EndpointAgg {
     /// Adds another request name's totals (for the all-requests entry).
     pub fn add(&mut self, o: &EndpointAgg) {
         self.latency.add(&o.latency).expect("same bounds");
@@ -115,7 +117,7 @@ impl Aggregate {
     /// An empty aggregate for `requests` request ids.
     pub fn new(requests: usize) -> Self {
         Aggregate {
-            endpoints: (0..requests).map(|_| EndpointAgg::new()).collect(),
+            endpoints: (0..requests).map(|_| EndpointAgg::default()).collect(),
             seconds: BTreeMap::new(),
             dropped: 0,
             samples: Vec::new(),

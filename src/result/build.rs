@@ -39,7 +39,7 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         .zip(&agg.endpoints)
         .map(|(spec, e)| endpoint_stats(&spec.name, spec.flow.clone(), e, measured_ms))
         .collect();
-    let mut all = EndpointAgg::new();
+    let mut all = EndpointAgg::default();
     for e in &agg.endpoints {
         all.add(e);
     }
