@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Action, Body, ExtractFrom, LoadModel, MixRun, Plan, TargetBase, Unit};
+use crate::plan::{
+    Action, Body, ExtractFrom, LoadModel, MixRun, Plan, ProbeRead, TargetBase, Unit,
+};
 use crate::units::{format_bytes, format_duration, format_percent, format_rate};
 
 /// A human-readable summary of everything the plan will do.
@@ -95,6 +97,45 @@ fn write_plan(s: &mut String, plan: &Plan) -> std::fmt::Result {
                 }
             }
         }
+    }
+    if let Some(l) = &plan.launch {
+        writeln!(s, "launch   {}", l.command.join(" "))?;
+        for (k, _) in &l.env {
+            writeln!(s, "         env {k}")?;
+        }
+        if let Some(cwd) = &l.cwd {
+            writeln!(s, "         in {}", cwd.display())?;
+        }
+        writeln!(
+            s,
+            "         ready when {} answers 2xx (within {})",
+            l.ready,
+            format_duration(l.startup_timeout)
+        )?;
+    }
+    for p in &plan.probes {
+        let read = match &p.read {
+            ProbeRead::Json(pointer) => format!("JSON {pointer}"),
+            ProbeRead::Prometheus { metric, labels } => {
+                let labels: Vec<String> =
+                    labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                format!("Prometheus {metric}{{{}}}", labels.join(","))
+            }
+        };
+        writeln!(
+            s,
+            "probe    {}: GET {} → {read}, every {}",
+            p.name,
+            p.url,
+            format_duration(p.interval)
+        )?;
+    }
+    if let Some(t) = &plan.target_profile {
+        writeln!(
+            s,
+            "profile  target CPU for {}s from {} after the warm-up",
+            t.seconds, t.path
+        )?;
     }
     if !plan.streams.is_empty() {
         writeln!(s, "streams")?;
