@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::support::{
-    accepts, alive, children_of, embedded_addr, repo, result_json, run, run_dir, spawn,
+    accepts, alive, children_of, embedded_addr, load_lock, repo, result_json, run, run_dir, spawn,
 };
 
 fn path_str(p: &std::path::Path) -> &str {
@@ -17,6 +17,7 @@ fn path_str(p: &std::path::Path) -> &str {
 fn failing_slo_exits_1_and_leaves_no_child() {
     let out = tempfile::tempdir().expect("temp dir");
     let scenario = repo("scenarios/cache.toml");
+    let _serial = load_lock();
     let mut running = spawn(&[
         "run",
         path_str(&scenario),
@@ -32,7 +33,10 @@ fn failing_slo_exits_1_and_leaves_no_child() {
     let line = running.wait_for_line("embedded cache target at", Duration::from_secs(20));
     let addr = embedded_addr(&line);
     let children = children_of(running.child.id());
-    assert!(!children.is_empty(), "the embedded target is a child process");
+    assert!(
+        !children.is_empty(),
+        "the embedded target is a child process"
+    );
     let done = running.finish(Duration::from_secs(40));
     assert_eq!(done.code(), 1, "stderr:\n{}", done.stderr);
 
@@ -46,7 +50,10 @@ fn failing_slo_exits_1_and_leaves_no_child() {
         .filter_map(|s| s["key"].as_str())
         .collect();
     assert!(failed.contains(&"get.latency.p99"), "failed: {failed:?}");
-    assert!(!accepts(addr), "the embedded target still listens at {addr}");
+    assert!(
+        !accepts(addr),
+        "the embedded target still listens at {addr}"
+    );
     for pid in children {
         assert!(!alive(pid), "child {pid} survived the run");
     }
@@ -110,6 +117,7 @@ fn unreachable_target_exits_2() {
 fn sigint_exits_130_saves_the_result_and_leaves_no_child() {
     let out = tempfile::tempdir().expect("temp dir");
     let scenario = repo("scenarios/smoke.toml");
+    let _serial = load_lock();
     let mut running = spawn(&[
         "run",
         path_str(&scenario),
@@ -121,7 +129,10 @@ fn sigint_exits_130_saves_the_result_and_leaves_no_child() {
     let line = running.wait_for_line("embedded all target at", Duration::from_secs(20));
     let addr = embedded_addr(&line);
     let children = children_of(running.child.id());
-    assert!(!children.is_empty(), "the embedded target is a child process");
+    assert!(
+        !children.is_empty(),
+        "the embedded target is a child process"
+    );
     std::thread::sleep(Duration::from_millis(2500));
     let pid = i32::try_from(running.child.id()).expect("pid fits");
     // SAFETY: kill(2) on the pid of our own child process; no memory is involved.
@@ -132,7 +143,10 @@ fn sigint_exits_130_saves_the_result_and_leaves_no_child() {
     let result = result_json(&run_dir(out.path(), "smoke"));
     assert_eq!(result["status"], "interrupted");
     assert!(result["totals"]["requests"].as_u64().unwrap_or(0) > 0);
-    assert!(!accepts(addr), "the embedded target still listens at {addr}");
+    assert!(
+        !accepts(addr),
+        "the embedded target still listens at {addr}"
+    );
     for pid in children {
         assert!(!alive(pid), "child {pid} survived the interrupted run");
     }

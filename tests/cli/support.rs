@@ -220,3 +220,11 @@ pub fn declared_names(scenario: &Path) -> Vec<String> {
     all.extend(names(doc.get("streams")));
     all
 }
+
+/// Held by every test that puts load on the machine: two of them at once on two cores would
+/// measure each other rather than the scenario.
+pub fn load_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
