@@ -35,7 +35,18 @@ pub struct Running {
     pub child: Child,
     lines: Receiver<String>,
     stderr: Vec<String>,
-    stdout: std::thread::JoinHandle<String>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Drop for Running {
+    /// A test that fails half-way still ends its run (the embedded target follows: it is
+    /// started with a parent-death signal).
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Starts `nexus-bench args…`.
@@ -71,7 +82,7 @@ pub fn spawn(args: &[&str]) -> Running {
         child,
         lines,
         stderr: Vec::new(),
-        stdout,
+        stdout: Some(stdout),
     }
 }
 
@@ -103,7 +114,11 @@ impl Running {
     /// Waits for the process to end (killing it and failing after `within`).
     pub fn finish(mut self, within: Duration) -> Finished {
         let status = wait_bounded(&mut self.child, within);
-        let stdout = self.stdout.join().unwrap_or_default();
+        let stdout = self
+            .stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
             self.stderr.push(line);
         }
