@@ -21,7 +21,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.addr)
+        let listener = crate::target::bind(args.addr.as_str())
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let addr = listener

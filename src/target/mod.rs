@@ -110,6 +110,41 @@ impl Default for ServeConfig {
     }
 }
 
+/// Connections the listener queues before they are accepted. The standard library's (and
+/// mio's) 128 overflows when a thousand WebSocket clients connect at once: the kernel then
+/// drops their handshakes and each dropped client (or HTTP request caught in the burst) waits
+/// for a one-second retransmission. The kernel caps this at `net.core.somaxconn`.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listener on the first address `addr` resolves to that accepts, with a
+/// [`LISTEN_BACKLOG`]-deep accept queue.
+pub async fn bind(
+    addr: impl tokio::net::ToSocketAddrs,
+) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(addr)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
+}
+
 /// Builds the whole application. The router can be built many times in one process (the
 /// Prometheus recorder is installed once and shared).
 pub fn router(config: ServeConfig) -> Router {

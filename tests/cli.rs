@@ -1,0 +1,11 @@
+//! End to end through the real `nexus-bench` binary on loopback: every shipped scenario passes
+//! against its embedded target in a short run, and each exit code (0 pass, 1 gate failed,
+//! 2 invalid or unreachable, 130 interrupted) is produced by the situation it stands for,
+//! without leaving a child process behind.
+
+#[path = "cli/exits.rs"]
+mod exits;
+#[path = "cli/shipped.rs"]
+mod shipped;
+#[path = "cli/support.rs"]
+mod support;
