@@ -11,6 +11,7 @@
 mod check;
 pub mod h1;
 pub mod http;
+mod pacer;
 mod prepare;
 mod schedule;
 pub mod user;

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Worker;
+use super::pacer::Pacer;
 use super::user::User;
 use crate::plan::Profile;
 
@@ -84,10 +85,22 @@ pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<u
     let mut next_user = w.index as u64;
     let mut n = w.index as f64;
     let mut picker = User::new(u64::MAX - w.index as u64, &w.ctx.shared);
+    let mut pacer = Pacer::new();
     while let Some(due) = profile.time_of_event(n) {
         n += w.threads as f64;
         let intended = w.clock.epoch + due;
-        if intended >= w.end || !w.sleep_until(intended).await {
+        if intended >= w.end {
+            break;
+        }
+        // Coarse (stop-aware) wait for most of a long gap, then a precise one: an arrival
+        // must not be sent late, since its lateness counts into its latency.
+        if let Some(coarse) = Pacer::coarse_until(intended, Instant::now()) {
+            if !w.sleep_until(coarse).await {
+                break;
+            }
+        }
+        pacer.wait_until(intended).await;
+        if w.stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
         if active.get() >= cap {
