@@ -134,6 +134,7 @@ fn worker(
         recorder: recorder.clone(),
         end: clock.epoch + load.profile.duration(),
         stop: stop.clone(),
+        closing: tokio::sync::Notify::new(),
     });
     let w = Worker {
         index,
@@ -152,6 +153,17 @@ fn worker(
                     every.tick().await;
                     recorder.borrow_mut().tick(Instant::now());
                 }
+            })
+        };
+        // One watcher per worker tells every long wait (held streams) that the run is over.
+        let closer = {
+            let ctx = w.ctx.clone();
+            tokio::task::spawn_local(async move {
+                while ctx.open() {
+                    let next = (Instant::now() + Duration::from_millis(50)).min(ctx.end);
+                    tokio::time::sleep_until(next.into()).await;
+                }
+                ctx.closing.notify_waiters();
             })
         };
         for stream in &w.ctx.shared.plan.streams {
@@ -189,6 +201,7 @@ fn worker(
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         ticker.abort();
+        closer.abort();
         (recorder.borrow().in_flight(), schedule_end)
     });
     // Dropping the LocalSet cancels the remaining tasks (and their connections).

@@ -37,6 +37,8 @@ pub struct WorkerCtx {
     pub end: Instant,
     /// Set when the run is interrupted.
     pub stop: Arc<AtomicBool>,
+    /// Notified once, when the profile ends or the run stops (long waits select on it).
+    pub closing: tokio::sync::Notify,
 }
 
 impl WorkerCtx {

@@ -116,19 +116,30 @@ pub(crate) async fn hold(w: &Worker, id: RequestId, user_id: u64) {
                 }
             };
         let mut last = opened;
+        // Created before the loop, so a close notified while a message is being handled is
+        // not missed.
+        let closing = w.ctx.closing.notified();
+        tokio::pin!(closing);
+        if !w.open() {
+            let _ = ws.close(None).await;
+            return;
+        }
         loop {
-            let next = tokio::time::timeout(Duration::from_millis(100), ws.next()).await;
-            if !w.open() {
+            let next = tokio::select! {
+                biased;
+                () = &mut closing => None,
+                next = ws.next() => Some(next),
+            };
+            let Some(next) = next.filter(|_| w.open()) else {
                 let _ = ws.close(None).await;
                 return;
-            }
+            };
             match next {
-                Err(_) => continue,
-                Ok(Some(Ok(Message::Text(_) | Message::Binary(_)))) => {
+                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
                     record(w, id, last, None);
                     last = Instant::now();
                 }
-                Ok(Some(Ok(Message::Close(_))) | None) => {
+                Some(Ok(Message::Close(_))) | None => {
                     record(
                         w,
                         id,
@@ -140,7 +151,7 @@ pub(crate) async fn hold(w: &Worker, id: RequestId, user_id: u64) {
                     );
                     break;
                 }
-                Ok(Some(Err(e))) => {
+                Some(Err(e)) => {
                     let f = classify(e);
                     record(
                         w,
@@ -153,7 +164,7 @@ pub(crate) async fn hold(w: &Worker, id: RequestId, user_id: u64) {
                     );
                     break;
                 }
-                Ok(Some(Ok(_))) => {}
+                Some(Ok(_)) => {}
             }
         }
     }
