@@ -13,7 +13,7 @@
 #
 #   ci/baseline-bench.sh [SCENARIO] [N]        # defaults: scenarios/cache.toml 10
 #
-# Environment: NEXUS_BENCH (binary, default target/release/nexus-bench, built if missing),
+# Environment: TARGET_ARGS (default "--latency","1ms"), NEXUS_BENCH (binary, default target/release/nexus-bench, built if missing),
 # BENCH_DIR (work folder, default a fresh temporary one, kept), DURATION (e.g. 20s: passed
 # as --duration), COMPARE_ARGS (extra `compare` flags for every comparison).
 #
@@ -36,6 +36,10 @@ fi
 work=${BENCH_DIR:-$(mktemp -d -t nexus-baseline-bench.XXXXXX)}
 mkdir -p "$work"
 read -r -a compare_extra <<<"${COMPARE_ARGS:-}"
+# The reference target's responses take ~1 ms (TARGET_ARGS, `serve` flags as a TOML list
+# body), so the slow-down — which stretches everything a request spends in the target —
+# is a real +20 % / +5 % of the latency a client sees, not of a few microseconds.
+base_args=${TARGET_ARGS:-'"--latency","1ms"'}
 run_extra=()
 if [[ -n ${DURATION:-} ]]; then
     run_extra+=(--duration "$DURATION")
@@ -84,15 +88,15 @@ judge() {
 declare -a base slow20 slow5
 for ((i = 0; i < n; i++)); do
     echo "unchanged run $((i + 1))/$n" >&2
-    base[i]=$(run_one base "$i")
+    base[i]=$(run_one base "$i" --set "target.embedded_args=[$base_args]")
 done
 for ((i = 0; i < n; i++)); do
     echo "+20% run $((i + 1))/$n" >&2
-    slow20[i]=$(run_one slow20 "$i" --set 'target.embedded_args=["--slowdown","1.2"]')
+    slow20[i]=$(run_one slow20 "$i" --set "target.embedded_args=[$base_args,\"--slowdown\",\"1.2\"]")
 done
 for ((i = 0; i < n; i++)); do
     echo "+5% run $((i + 1))/$n" >&2
-    slow5[i]=$(run_one slow5 "$i" --set 'target.embedded_args=["--slowdown","1.05"]')
+    slow5[i]=$(run_one slow5 "$i" --set "target.embedded_args=[$base_args,\"--slowdown\",\"1.05\"]")
 done
 
 false_alarms=0

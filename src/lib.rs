@@ -10,7 +10,8 @@
 //!        analysis (SLO verdicts, baseline comparison) ─► output (terminal, HTML, CSV, …)
 //! ```
 //!
-//! Side rooms that depend on nothing else in the crate: [`target`] (the reference
+//! Shared helpers with no dependencies inside the crate: [`units`] and [`timer`] (precise
+//! waits). Side rooms that depend on nothing else in the crate but those: [`target`] (the reference
 //! supervisor / mesh / cache server behind `nexus-bench serve`), [`launch`] (starting and
 //! watching a target process) and [`profiler`] (pprof capture and flamegraphs).
 
@@ -27,4 +28,5 @@ pub mod recorder;
 pub mod result;
 pub mod scenario;
 pub mod target;
+pub mod timer;
 pub mod units;

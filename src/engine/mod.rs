@@ -11,7 +11,6 @@
 mod check;
 pub mod h1;
 pub mod http;
-mod pacer;
 mod prepare;
 mod schedule;
 pub mod user;

@@ -9,9 +9,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Worker;
-use super::pacer::Pacer;
 use super::user::User;
 use crate::plan::Profile;
+use crate::timer::Pacer;
 
 /// How often an inactive closed-model user checks whether the ramp reached it.
 const RAMP_POLL: Duration = Duration::from_millis(50);

@@ -1,8 +1,10 @@
-//! Precise waits for the open model's schedule. tokio's timers have a resolution of one
-//! millisecond, and an arrival that waits on one is sent up to a millisecond late — time that
-//! counts into its latency (measured from the intended start). The pacer instead arms a
-//! Linux `timerfd` (nanosecond resolution) and waits for it through the runtime's reactor, so
-//! the worker sleeps (no spinning) and wakes within microseconds of the intended instant.
+//! Precise waits. tokio's timers have a resolution of one millisecond: an open-model arrival
+//! that waits on one is sent up to a millisecond late (time that counts into its latency,
+//! measured from the intended start), and the reference target's injected latency and
+//! slow-down would be off by as much. [`Pacer`] instead arms a Linux `timerfd` (nanosecond
+//! resolution) and waits for it through the runtime's reactor: the task sleeps (no
+//! spinning) and wakes within microseconds of the instant. Used by the engine and the
+//! reference target alike; depends on nothing else in the crate.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -81,6 +83,12 @@ impl Pacer {
     pub fn coarse_until(t: Instant, now: Instant) -> Option<Instant> {
         (t.saturating_duration_since(now) > COARSE_ABOVE).then(|| t - COARSE_ABOVE / 2)
     }
+}
+
+/// Sleeps for `d` precisely (a one-off [`Pacer`]).
+pub async fn sleep(d: Duration) {
+    let until = Instant::now() + d;
+    Pacer::new().wait_until(until).await;
 }
 
 impl Default for Pacer {
