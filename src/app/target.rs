@@ -57,8 +57,12 @@ impl RunTarget {
             }
         };
         if !quiet {
+            let what = match &plan.target.base {
+                TargetBase::Embedded { api, .. } => format!("embedded {api} target at {base_url}"),
+                TargetBase::Url(_) => format!("target {base_url}"),
+            };
             eprintln!(
-                "target {base_url} started (ready in {})",
+                "{what} started (ready in {})",
                 format_duration(launched.time_to_ready())
             );
         }

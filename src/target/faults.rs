@@ -1,6 +1,6 @@
 //! The fault layer: one middleware over the API routes that adds latency, answers a fraction
 //! of requests with `500`, stalls every request during periodic windows and stretches the
-//! time spent on a request (injected latency included) by a slowdown factor.
+//! time spent on a request (injected latency and handler) by a slowdown factor.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,28 +30,29 @@ pub(crate) fn layer(api: Router, faults: Faults) -> Router {
 
 async fn inject(State(state): State<Arc<FaultState>>, req: Request, next: Next) -> Response {
     let faults = &state.faults;
-    // The slowdown stretches everything the request spends here, injected latency included,
-    // so `--latency 1ms --slowdown 1.2` is a service whose responses take 20 % longer.
-    let arrived = Instant::now();
     if let Some((every, length)) = faults.stall
         && let Some(wait) = stall_remaining(state.started.elapsed(), every, length)
     {
         tokio::time::sleep(wait).await;
     }
+    // The slow-down stretches the injected latency (in the same single wait, so a 1.05
+    // slow-down of `--latency 1ms` is exactly 1.05 ms) and the handler's own time.
+    let slowdown = faults.slowdown.max(1.0);
     if let Some((low, high)) = faults.latency {
         let delay = if high > low {
             rand::rng().random_range(low..=high)
         } else {
             low
         };
-        crate::timer::sleep(delay).await;
+        crate::timer::sleep(delay.mul_f64(slowdown)).await;
     }
     if faults.error_rate > 0.0 && rand::rng().random::<f64>() < faults.error_rate {
         return ApiError::Internal("injected fault".into()).into_response();
     }
+    let handled = Instant::now();
     let response = next.run(req).await;
-    if faults.slowdown > 1.0 {
-        let extra = arrived.elapsed().mul_f64(faults.slowdown - 1.0);
+    if slowdown > 1.0 {
+        let extra = handled.elapsed().mul_f64(slowdown - 1.0);
         stretch(extra).await;
     }
     response
