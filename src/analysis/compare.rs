@@ -35,6 +35,11 @@
 //! * **Improved** ⇔ `p < significance` ∧ the whole CI is better by more than `noise`.
 //! * **NoChange** otherwise, also when either side has fewer than [`MIN_SECONDS`] samples.
 //!
+//! One comparison gates many metrics (4 per request name by default), so `significance` is
+//! the family-wise level: with `m` tests each is judged at `significance / m` and its
+//! interval computed at `1 − significance / m` (Bonferroni). Without this, 28 tests at 5 %
+//! each cried wolf in one of nine unchanged pairs on this machine.
+//!
 //! `noise` is the smallest change that counts as a change at all, in either direction, and we
 //! must be confident (CI, not just the point) that it was exceeded; `max_regression` is how much
 //! slow-down is tolerated. With `max_regression = 0` the noise band alone still keeps tiny but
@@ -226,6 +231,8 @@ pub struct Comparison {
     pub options: CompareOptions,
     /// One row per request name and metric.
     pub rows: Vec<MetricComparison>,
+    /// Number of gated tests: each is judged at `options.significance / tests`.
+    pub tests: usize,
     /// `Some(what differed)` when the runs were not comparable and `force` was used.
     pub forced: Option<String>,
     /// Remarks about the comparison as a whole (different hosts, interrupted run…).
@@ -299,11 +306,19 @@ pub fn compare(
     if names.len() > 1 || names.is_empty() {
         names.insert(0, "*");
     }
+    // Bonferroni: each of the m gated tests runs at significance / m (its interval at
+    // confidence 1 − significance / m), so the chance that a comparison shows *any* false
+    // alarm stays within `significance` however many requests and metrics are gated.
+    let tests = (names.len() * opts.metrics.len()).max(1);
+    let per_test = CompareOptions {
+        significance: opts.significance / tests as f64,
+        ..opts.clone()
+    };
     let mut rows = Vec::new();
     for name in names {
         let (b, c) = (Samples::of(baseline, name), Samples::of(current, name));
         for &metric in &opts.metrics {
-            rows.push(compare_metric(name, metric, &b, &c, opts));
+            rows.push(compare_metric(name, metric, &b, &c, &per_test));
         }
     }
     Ok(Comparison {
@@ -312,6 +327,7 @@ pub fn compare(
         current_started_at: current.started_at.clone(),
         options: opts.clone(),
         rows,
+        tests,
         forced: (!differences.is_empty()).then(|| differences.join("; ")),
         notes,
     })

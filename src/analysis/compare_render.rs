@@ -72,8 +72,14 @@ fn cells(r: &MetricComparison) -> [String; 9] {
     ]
 }
 
+/// The confidence of each row's interval (Bonferroni: `1 − α / tests`).
 fn confidence(c: &Comparison) -> String {
-    format!("{:.0}%", (1.0 - c.options.significance) * 100.0)
+    let level = (1.0 - c.options.significance / c.tests.max(1) as f64) * 100.0;
+    if level >= 99.95 {
+        format!("{level:.2}%")
+    } else {
+        format!("{level:.1}%")
+    }
 }
 
 fn headline(c: &Comparison) -> String {
