@@ -10,8 +10,8 @@
 //!        analysis (SLO verdicts, baseline comparison) ─► output (terminal, HTML, CSV, …)
 //! ```
 //!
-//! Shared helpers with no dependencies inside the crate: [`units`] and [`timer`] (precise
-//! waits). Side rooms that depend on nothing else in the crate but those: [`target`] (the reference
+//! Shared helpers with no dependencies inside the crate: [`units`], [`timer`] (precise
+//! waits) and [`fetch`] (one GET). Side rooms that depend on nothing else in the crate but those: [`target`] (the reference
 //! supervisor / mesh / cache server behind `nexus-bench serve`), [`launch`] (starting and
 //! watching a target process) and [`profiler`] (pprof capture and flamegraphs).
 
@@ -19,6 +19,7 @@ pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod fetch;
 pub mod launch;
 pub mod output;
 pub mod plan;

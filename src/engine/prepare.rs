@@ -10,11 +10,8 @@ use std::sync::atomic::AtomicU64;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 
 use super::h1::Want;
-use crate::plan::template::RenderCtx;
 use crate::plan::{Action, Body, ExtractFrom, Plan, RequestSpec, Template};
 
 /// The target, resolved once before the run.
@@ -123,22 +120,11 @@ fn prepare(spec: &RequestSpec, plan: &Plan, target: &ResolvedTarget) -> Prepared
     };
     let url = h.url.to_string();
     let absolute = url.starts_with("http://") || url.starts_with("https://");
-    let static_path = (h.url.is_static() && !absolute).then(|| {
-        let mut s = String::new();
-        let counter = AtomicU64::new(0);
-        let mut rng = SmallRng::seed_from_u64(0);
-        let mut ctx = RenderCtx {
-            vars: &[],
-            data: &[],
-            rows: &[],
-            counter: &counter,
-            rng: &mut rng,
-            vu: 0,
-            iteration: 0,
-        };
-        h.url.render_into(&mut ctx, &mut s);
-        join_path(&target.base_path, &s)
-    });
+    let static_path = h
+        .url
+        .render_static()
+        .filter(|_| !absolute)
+        .map(|s| join_path(&target.base_path, &s));
     let mut static_headers = HeaderMap::new();
     let mut dynamic_headers = Vec::new();
     if !plan.target.http2 {
@@ -158,19 +144,8 @@ fn prepare(spec: &RequestSpec, plan: &Plan, target: &ResolvedTarget) -> Prepared
     }
     // Request headers come after (and override) the target's defaults.
     for (name, value) in plan.target.headers.iter().chain(&h.headers) {
-        if value.is_static() {
-            let counter = AtomicU64::new(0);
-            let mut rng = SmallRng::seed_from_u64(0);
-            let mut ctx = RenderCtx {
-                vars: &[],
-                data: &[],
-                rows: &[],
-                counter: &counter,
-                rng: &mut rng,
-                vu: 0,
-                iteration: 0,
-            };
-            if let Ok(v) = HeaderValue::from_str(&value.render(&mut ctx)) {
+        if let Some(text) = value.render_static() {
+            if let Ok(v) = HeaderValue::from_str(&text) {
                 static_headers.insert(name.clone(), v);
                 dynamic_headers.retain(|(n, _): &(HeaderName, Template)| n != name);
             }

@@ -384,8 +384,8 @@ impl User {
         Ok(&mut self.conns.last_mut().expect("just pushed").1)
     }
 
-    /// Renders a path template against this user's state and joins it to the base path.
-    pub fn render_path(&mut self, shared: &Shared, t: &Template) -> String {
+    /// Renders a template against this user's state.
+    fn render(&mut self, shared: &Shared, t: &Template) -> String {
         let mut ctx = RenderCtx {
             vars: &self.vars,
             data: &shared.plan.data,
@@ -395,7 +395,12 @@ impl User {
             vu: self.id,
             iteration: self.iteration,
         };
-        join_path(&shared.target.base_path, &t.render(&mut ctx))
+        t.render(&mut ctx)
+    }
+
+    /// Renders a path template against this user's state and joins it to the base path.
+    pub fn render_path(&mut self, shared: &Shared, t: &Template) -> String {
+        join_path(&shared.target.base_path, &self.render(shared, t))
     }
 
     /// One WebSocket round trip on the user's WebSocket, opening it if needed.
@@ -412,16 +417,7 @@ impl User {
             .await?;
             self.ws = Some((path, ws));
         }
-        let mut rctx = RenderCtx {
-            vars: &self.vars,
-            data: &shared.plan.data,
-            rows: &self.rows,
-            counter: &shared.counter,
-            rng: &mut self.rng,
-            vu: self.id,
-            iteration: self.iteration,
-        };
-        let text = m.message.render(&mut rctx);
+        let text = self.render(shared, &m.message);
         let msg = if m.binary {
             Message::binary(text.into_bytes())
         } else {

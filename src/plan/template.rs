@@ -224,6 +224,21 @@ impl Template {
         }
     }
 
+    /// The text of a template with no per-request parts (literals and secrets only), or
+    /// `None` if it has any.
+    pub fn render_static(&self) -> Option<String> {
+        self.is_static().then(|| {
+            self.parts
+                .iter()
+                .map(|p| match p {
+                    Part::Lit(s) => s.as_str(),
+                    Part::Secret { value, .. } => value.as_str(),
+                    _ => unreachable!("static templates have only literals and secrets"),
+                })
+                .collect()
+        })
+    }
+
     /// Renders to a new string.
     pub fn render<R: Rng>(&self, ctx: &mut RenderCtx<'_, R>) -> String {
         let mut s = String::new();

@@ -9,10 +9,6 @@ mod prometheus;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Uri, header};
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::plan::{Probe, ProbeRead};
 pub use prometheus::{Sample, format_labels, parse_line, sample_value};
@@ -152,7 +148,7 @@ pub fn json_value(body: &[u8], pointer: &str) -> Result<f64, ProbeError> {
         serde_json::from_slice(body).map_err(|e| ProbeError::NotJson(e.to_string()))?;
     let value = doc.pointer(pointer).ok_or_else(|| ProbeError::NoValue {
         pointer: pointer.to_string(),
-        body: snippet(&String::from_utf8_lossy(body)),
+        body: crate::fetch::snippet(&String::from_utf8_lossy(body), SNIPPET_CHARS),
     })?;
     match value {
         serde_json::Value::Number(n) => n.as_f64().ok_or_else(|| ProbeError::NotANumber {
@@ -162,72 +158,31 @@ pub fn json_value(body: &[u8], pointer: &str) -> Result<f64, ProbeError> {
         serde_json::Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
         other => Err(ProbeError::NotANumber {
             pointer: pointer.to_string(),
-            found: snippet(&other.to_string()),
+            found: crate::fetch::snippet(&other.to_string(), SNIPPET_CHARS),
         }),
     }
 }
 
-fn snippet(text: &str) -> String {
-    let text = text.trim();
-    let mut s: String = text.chars().take(SNIPPET_CHARS).collect();
-    if text.chars().count() > SNIPPET_CHARS {
-        s.push('…');
-    }
-    s
-}
-
 /// `GET url` over a fresh HTTP/1.1 connection; the body of a 2xx answer.
 async fn get(url: &str) -> Result<Bytes, ProbeError> {
-    let bad_url = |reason: &str| ProbeError::BadUrl {
-        url: url.to_string(),
-        reason: reason.to_string(),
-    };
-    let failed = |reason: String| ProbeError::Fetch {
-        url: url.to_string(),
-        reason,
-    };
-    let uri: Uri = url.parse().map_err(|e| bad_url(&format!("{e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(bad_url("only http:// is supported"));
-    }
-    let host = uri.host().ok_or_else(|| bad_url("no host"))?;
-    let authority = uri.authority().map_or(host, |a| a.as_str());
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.trim_matches(['[', ']']), port))
+    use crate::fetch::GetError;
+    crate::fetch::get(url, MAX_BODY_BYTES)
         .await
-        .map_err(|e| failed(format!("connect: {e}")))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| failed(format!("HTTP handshake: {e}")))?;
-    let connection = tokio::spawn(connection);
-    let request = Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
-        .header(header::HOST, authority)
-        .header(header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| bad_url(&e.to_string()))?;
-    let result = async {
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
-            .collect()
-            .await
-            .map_err(|e| failed(format!("reading the body: {e}")))?
-            .to_bytes();
-        if !status.is_success() {
-            return Err(ProbeError::Status {
+        .map_err(|e| match e {
+            GetError::BadUrl(reason) => ProbeError::BadUrl {
                 url: url.to_string(),
-                status: status.as_u16(),
-                body: snippet(&String::from_utf8_lossy(&body)),
-            });
-        }
-        Ok(body)
-    }
-    .await;
-    connection.abort();
-    result
+                reason,
+            },
+            GetError::Fetch(reason) => ProbeError::Fetch {
+                url: url.to_string(),
+                reason,
+            },
+            GetError::Status(status, body) => ProbeError::Status {
+                url: url.to_string(),
+                status,
+                body,
+            },
+        })
 }
 
 #[cfg(test)]

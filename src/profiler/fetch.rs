@@ -2,12 +2,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Uri, header};
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
-
 use super::ProfileError;
 
 /// Where Go's `net/http/pprof` and most pprof-rs integrations serve a CPU profile.
@@ -15,8 +9,6 @@ pub const DEFAULT_PROFILE_PATH: &str = "/debug/pprof/profile";
 
 /// Larger profile responses are refused.
 const MAX_BODY_BYTES: usize = 256 << 20;
-/// How much of an error response's body is quoted in the error.
-const BODY_SNIPPET_CHARS: usize = 200;
 
 /// Fetches `GET {base_url}{path}?seconds=N` and returns the body (usually a `.pb.gz`).
 ///
@@ -44,55 +36,23 @@ pub async fn fetch_profile(
 }
 
 async fn get(url: &str) -> Result<Vec<u8>, ProfileError> {
-    let bad_url = |reason: String| ProfileError::BadUrl {
-        url: url.to_string(),
-        reason,
-    };
-    let failed = |reason: String| ProfileError::Fetch {
-        url: url.to_string(),
-        reason,
-    };
-    let uri: Uri = url.parse().map_err(|e| bad_url(format!("{e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(bad_url("only http:// is supported".into()));
-    }
-    let host = uri.host().ok_or_else(|| bad_url("no host".into()))?;
-    let authority = uri.authority().map_or(host, |a| a.as_str());
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.trim_matches(['[', ']']), port))
+    use crate::fetch::GetError;
+    crate::fetch::get(url, MAX_BODY_BYTES)
         .await
-        .map_err(|e| failed(format!("connect: {e}")))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| failed(format!("HTTP handshake: {e}")))?;
-    let connection = tokio::spawn(connection);
-    let request = Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
-        .header(header::HOST, authority)
-        .header(header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| bad_url(e.to_string()))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    let status = response.status();
-    let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|e| failed(format!("reading the body: {e}")))?
-        .to_bytes();
-    connection.abort();
-    if !status.is_success() {
-        let text = String::from_utf8_lossy(&body);
-        let mut snippet: String = text.trim().chars().take(BODY_SNIPPET_CHARS).collect();
-        if text.trim().chars().count() > BODY_SNIPPET_CHARS {
-            snippet.push('…');
-        }
-        return Err(ProfileError::Status {
-            url: url.to_string(),
-            status: status.as_u16(),
-            body: snippet,
-        });
-    }
-    Ok(body.to_vec())
+        .map(|body| body.to_vec())
+        .map_err(|e| match e {
+            GetError::BadUrl(reason) => ProfileError::BadUrl {
+                url: url.to_string(),
+                reason,
+            },
+            GetError::Fetch(reason) => ProfileError::Fetch {
+                url: url.to_string(),
+                reason,
+            },
+            GetError::Status(status, body) => ProfileError::Status {
+                url: url.to_string(),
+                status,
+                body,
+            },
+        })
 }
