@@ -7,10 +7,8 @@ use nexus_bench::analysis::compare::{
     Change, CompareError, CompareOptions, Comparison, GateMetric, baseline_path, compare,
     load_baseline, save_baseline,
 };
-use nexus_bench::analysis::compare_render::{
-    junit_cases, render_html, render_markdown, render_terminal,
-};
 use nexus_bench::analysis::stats::SplitMix64;
+use nexus_bench::output::comparison::{junit_cases, render_html, render_markdown, render_terminal};
 use nexus_bench::result::*;
 
 /// How a synthetic run behaves.

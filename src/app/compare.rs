@@ -8,8 +8,8 @@ use anyhow::Context;
 
 use super::Outcome;
 use crate::analysis::compare::{CompareOptions, compare as compare_runs, load_baseline};
-use crate::analysis::compare_render::render_terminal;
 use crate::cli::CompareArgs;
+use crate::output::comparison::render_terminal;
 use crate::units::parse_percent;
 
 /// Runs `nexus-bench compare`.

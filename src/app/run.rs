@@ -13,11 +13,11 @@ use super::Outcome;
 use super::observe::Observers;
 use super::progress::Progress;
 use super::target::RunTarget;
-use crate::analysis::{compare, compare_render, slo};
+use crate::analysis::{compare, slo};
 use crate::cli::RunArgs;
 use crate::engine::{self, ResolvedTarget, Shared};
 use crate::launch::{ResourceSample, Sampler};
-use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section};
+use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section, comparison};
 use crate::plan::{LoadModel, Plan};
 use crate::recorder::{Aggregate, Clock};
 use crate::result::{
@@ -133,7 +133,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                     if !args.quiet {
                         eprintln!(
                             "{}",
-                            compare_render::render_terminal(&c, super::color_enabled())
+                            comparison::render_terminal(&c, super::color_enabled())
                         );
                     }
                     gate_failed |= c.regressed();
@@ -189,9 +189,9 @@ fn comparison_section(c: &compare::Comparison, base: &RunResult, current: &RunRe
     Section {
         id: "baseline".into(),
         title: "Baseline comparison".into(),
-        html: compare_render::render_html(c, base, current),
-        markdown: compare_render::render_markdown(c),
-        junit: compare_render::junit_cases(c)
+        html: comparison::render_html(c, base, current),
+        markdown: comparison::render_markdown(c),
+        junit: comparison::junit_cases(c)
             .into_iter()
             .map(|(name, failure)| JunitCase {
                 name,

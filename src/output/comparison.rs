@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use super::compare::{Change, Comparison, GateMetric, MetricComparison};
+use super::format::{escape_md, escape_xml};
+use crate::analysis::compare::{Change, Comparison, GateMetric, MetricComparison};
 use crate::result::{EndpointStats, RunResult};
 use crate::units::{format_ms, format_percent, format_rate};
 
@@ -162,22 +163,15 @@ pub fn render_terminal(c: &Comparison, color: bool) -> String {
     out
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('`', "\\`")
-}
-
 /// The comparison as a Markdown section (table and verdict).
 pub fn render_markdown(c: &Comparison) -> String {
-    let mut out = format!("### Baseline comparison: {}\n\n", md_escape(&c.scenario));
-    let _ = writeln!(out, "**{}**\n", md_escape(&headline(c)));
+    let mut out = format!("### Baseline comparison: {}\n\n", escape_md(&c.scenario));
+    let _ = writeln!(out, "**{}**\n", escape_md(&headline(c)));
     if let Some(why) = &c.forced {
         let _ = writeln!(
             out,
             "> **Forced**: the runs are not comparable: {}\n",
-            md_escape(why)
+            escape_md(why)
         );
     }
     let mut header = HEADER.map(String::from);
@@ -185,7 +179,7 @@ pub fn render_markdown(c: &Comparison) -> String {
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(9));
     for row in &c.rows {
-        let mut cells = cells(row).map(|s| md_escape(&s));
+        let mut cells = cells(row).map(|s| escape_md(&s));
         if row.verdict == Change::Regressed {
             cells[7] = "**regressed**".into();
         }
@@ -193,30 +187,14 @@ pub fn render_markdown(c: &Comparison) -> String {
     }
     out.push('\n');
     for n in &c.notes {
-        let _ = writeln!(out, "- {}", md_escape(n));
+        let _ = writeln!(out, "- {}", escape_md(n));
     }
     let _ = writeln!(
         out,
         "\n<sub>Values are medians of per-second values; p: Mann–Whitney U (error rate: two-proportion z); CI: bootstrap of the change. Baseline {}, current {}.</sub>",
-        md_escape(&c.baseline_started_at),
-        md_escape(&c.current_started_at)
+        escape_md(&c.baseline_started_at),
+        escape_md(&c.current_started_at)
     );
-    out
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 
@@ -228,29 +206,29 @@ pub fn render_html(c: &Comparison, baseline: &RunResult, current: &RunResult) ->
     let _ = writeln!(
         out,
         "<h2>Baseline comparison: {}</h2>",
-        html_escape(&c.scenario)
+        escape_xml(&c.scenario)
     );
     let class = if c.regressed() { "fail" } else { "pass" };
     let _ = writeln!(
         out,
         "<p class=\"{class}\"><strong>{}</strong></p>",
-        html_escape(&headline(c))
+        escape_xml(&headline(c))
     );
     if let Some(why) = &c.forced {
         let _ = writeln!(
             out,
             "<p class=\"warn\">Forced: the runs are not comparable: {}</p>",
-            html_escape(why)
+            escape_xml(why)
         );
     }
     for n in &c.notes {
-        let _ = writeln!(out, "<p class=\"note\">{}</p>", html_escape(n));
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", escape_xml(n));
     }
     out.push_str("<table>\n<thead><tr>");
     let mut header = HEADER.map(String::from);
     header[5] = format!("{} CI", confidence(c));
     for h in &header {
-        let _ = write!(out, "<th>{}</th>", html_escape(h));
+        let _ = write!(out, "<th>{}</th>", escape_xml(h));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in &c.rows {
@@ -261,7 +239,7 @@ pub fn render_html(c: &Comparison, baseline: &RunResult, current: &RunResult) ->
         };
         let _ = write!(out, "<tr class=\"{class}\">");
         for cell in cells(row) {
-            let _ = write!(out, "<td>{}</td>", html_escape(&cell));
+            let _ = write!(out, "<td>{}</td>", escape_xml(&cell));
         }
         out.push_str("</tr>\n");
     }
@@ -275,7 +253,7 @@ pub fn render_html(c: &Comparison, baseline: &RunResult, current: &RunResult) ->
         let _ = writeln!(
             out,
             "<figure><figcaption>Latency percentiles: {}</figcaption>",
-            html_escape(name)
+            escape_xml(name)
         );
         match percentile_svg(b, cur) {
             Ok(svg) => out.push_str(&svg),
@@ -283,7 +261,7 @@ pub fn render_html(c: &Comparison, baseline: &RunResult, current: &RunResult) ->
                 let _ = write!(
                     out,
                     "<p class=\"note\">chart unavailable: {}</p>",
-                    html_escape(&e)
+                    escape_xml(&e)
                 );
             }
         }
