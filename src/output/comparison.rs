@@ -165,7 +165,8 @@ pub fn render_terminal(c: &Comparison, color: bool) -> String {
 
 /// The comparison as a Markdown section (table and verdict).
 pub fn render_markdown(c: &Comparison) -> String {
-    let mut out = format!("### Baseline comparison: {}\n\n", escape_md(&c.scenario));
+    // The heading is the report section's (see `output::Section`).
+    let mut out = String::new();
     let _ = writeln!(out, "**{}**\n", escape_md(&headline(c)));
     if let Some(why) = &c.forced {
         let _ = writeln!(
@@ -202,12 +203,8 @@ pub fn render_markdown(c: &Comparison) -> String {
 /// self-contained SVG overlaying the baseline's and the current latency percentile
 /// distributions on a logarithmic `1/(1−q)` axis (from the lossless whole-run histograms).
 pub fn render_html(c: &Comparison, baseline: &RunResult, current: &RunResult) -> String {
+    // The heading is the report section's (see `output::Section`).
     let mut out = String::from("<section class=\"comparison\">\n");
-    let _ = writeln!(
-        out,
-        "<h2>Baseline comparison: {}</h2>",
-        escape_xml(&c.scenario)
-    );
     let class = if c.regressed() { "fail" } else { "pass" };
     let _ = writeln!(
         out,
