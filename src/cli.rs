@@ -47,6 +47,9 @@ pub enum Command {
     )]
     Merge(MergeArgs),
     /// Print a JSON Schema: `scenario` (scenario files) or `result` (result.json).
+    #[command(
+        after_help = "Examples:\n  nexus-bench schema scenario > scenario.schema.json\n  nexus-bench schema result"
+    )]
     Schema {
         /// Which schema.
         #[arg(value_parser = ["scenario", "result"])]
