@@ -127,4 +127,6 @@ fn two_generators_at_once_merge_exactly_and_validate() {
     assert_eq!(throughput.observed, Some(m.overall.throughput_per_sec));
     assert!(m.overall.throughput_per_sec > ra.overall.throughput_per_sec);
     assert_eq!(m.hosts.len(), 2);
+    // Per-machine sections are not presented as the merged run's.
+    assert!(ra.target_process.is_some() && m.target_process.is_none() && m.generator.is_none());
 }

@@ -118,6 +118,17 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         warnings.extend(r.warnings.iter().cloned());
         hosts.extend(r.hosts.iter().cloned());
     }
+    if results.iter().any(|r| {
+        r.target_process.is_some()
+            || r.generator.is_some()
+            || !r.probes.is_empty()
+            || !r.profiles.is_empty()
+    }) {
+        warnings.push(
+            "per-machine sections (target process, generator health, probes, profiles) are not merged: see each input result"
+                .into(),
+        );
+    }
     Ok(RunResult {
         hosts,
         started_at: first_start.started_at.clone(),
@@ -131,6 +142,12 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         slos: Vec::new(),
         error_samples,
         warnings,
+        // Each machine's target and generator are its own: copying the first one's would
+        // present one machine's figures as the whole run's.
+        target_process: None,
+        generator: None,
+        probes: Vec::new(),
+        profiles: Vec::new(),
         ..first.clone()
     })
 }
