@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Shared helpers with no dependencies inside the crate: [`units`], [`timer`] (precise
-//! waits) and [`fetch`] (one GET). Side rooms that depend on nothing else in the crate but those: [`target`] (the reference
+//! waits) and [`fetch`] (one GET). Side rooms that depend on nothing else in the crate but those: [`reference`] (the reference
 //! supervisor / mesh / cache server behind `nexus-bench serve`), [`launch`] (starting and
 //! watching a target process) and [`profiler`] (pprof capture and flamegraphs).
 
@@ -28,6 +28,6 @@ pub mod profiler;
 pub mod recorder;
 pub mod result;
 pub mod scenario;
-pub mod target;
+pub mod reference;
 pub mod timer;
 pub mod units;

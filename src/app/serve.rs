@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 
 use super::Outcome;
 use crate::cli::ServeArgs;
-use crate::target::{Apis, Faults, ServeConfig};
+use crate::reference::{Apis, Faults, ServeConfig};
 use crate::units;
 
 /// Runs `nexus-bench serve`.
@@ -21,7 +21,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = crate::target::bind(args.addr.as_str())
+        let listener = crate::reference::bind(args.addr.as_str())
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let addr = listener
@@ -31,7 +31,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         writeln!(stdout, "http://{addr}")?;
         stdout.flush()?;
         drop(stdout);
-        crate::target::serve(listener, config, shutdown_signal())
+        crate::reference::serve(listener, config, shutdown_signal())
             .await
             .context("the server failed")
     })?;

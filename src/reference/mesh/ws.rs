@@ -99,7 +99,7 @@ async fn run(api: Arc<MeshApi>, params: Params, mut socket: WebSocket) {
             Some(text) = rx.recv() => {
                 if socket.send(Message::Text(text)).await.is_err() { break; }
             }
-            _ = crate::target::closed(&mut closing) => {
+            _ = crate::reference::closed(&mut closing) => {
                 let _ = socket.send(Message::Close(None)).await;
                 break;
             }

@@ -1,18 +1,18 @@
 //! Integration tests of the reference target server (`nexus_bench::target`): real HTTP and
 //! WebSocket traffic over 127.0.0.1, one module per area.
 
-#[path = "target/support.rs"]
+#[path = "reference/support.rs"]
 mod support;
 
-#[path = "target/cache.rs"]
+#[path = "reference/cache.rs"]
 mod cache;
-#[path = "target/faults.rs"]
+#[path = "reference/faults.rs"]
 mod faults;
-#[path = "target/mesh.rs"]
+#[path = "reference/mesh.rs"]
 mod mesh;
-#[path = "target/ops.rs"]
+#[path = "reference/ops.rs"]
 mod ops;
-#[path = "target/supervisor.rs"]
+#[path = "reference/supervisor.rs"]
 mod supervisor;
-#[path = "target/ws.rs"]
+#[path = "reference/ws.rs"]
 mod ws;
