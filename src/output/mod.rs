@@ -12,6 +12,7 @@ mod charts_dist;
 mod charts_observe;
 pub mod comparison;
 pub mod csv;
+mod flame_embed;
 pub mod format;
 pub mod hlog;
 pub mod html;

@@ -74,7 +74,7 @@ fn start_chromium(profile: &Path) -> (Browser, String) {
 }
 
 /// A minimal CDP client on one page session.
-struct Cdp {
+pub(super) struct Cdp {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     session: Option<String>,
@@ -82,7 +82,7 @@ struct Cdp {
 }
 
 impl Cdp {
-    async fn call(&mut self, method: &str, params: Value) -> Value {
+    pub(super) async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -132,7 +132,20 @@ impl Cdp {
         .unwrap_or_else(|_| panic!("no {method} within 20s"));
     }
 
-    async fn eval(&mut self, expr: &str) -> Value {
+    /// Evaluates `expr` in another session (an out-of-process frame attached to the page).
+    pub(super) async fn eval_in(&mut self, session: &str, expr: &str) -> Value {
+        let page = self.session.replace(session.to_string());
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expr, "returnByValue": true}),
+            )
+            .await;
+        self.session = page;
+        r["result"]["value"].clone()
+    }
+
+    pub(super) async fn eval(&mut self, expr: &str) -> Value {
         let r = self
             .call(
                 "Runtime.evaluate",
@@ -233,6 +246,12 @@ async fn report_renders_in_chromium() {
     for domain in ["Runtime", "Log", "Network", "Page"] {
         cdp.call(&format!("{domain}.enable"), json!({})).await;
     }
+    // Out-of-process frames (the sandboxed flamegraph) become sessions of their own.
+    cdp.call(
+        "Target.setAutoAttach",
+        json!({"autoAttach": true, "waitForDebuggerOnStart": false, "flatten": true}),
+    )
+    .await;
     cdp.call(
         "Emulation.setDeviceMetricsOverride",
         json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
@@ -333,6 +352,7 @@ async fn report_renders_in_chromium() {
     assert!(probe.as_str().unwrap().contains("0.8125"), "{probe}");
     let scripts = cdp.eval("document.querySelectorAll('script').length").await;
     assert_eq!(scripts, json!(0), "the page itself has no script");
+    super::browser_flame::flamegraph_is_readable(&mut cdp, &events).await;
 
     // The hostile report: markup in the result must stay text.
     let (url, events) = cdp.open(&hostile_report).await;
