@@ -1,5 +1,8 @@
 //! Profiles: the committed real fixture, self-profiling, and fetching over loopback HTTP.
 
+#[path = "profiler/samples.rs"]
+mod samples;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Mutex;

@@ -12,7 +12,7 @@ mod fetch;
 mod flame;
 mod top;
 
-pub use capture::SelfProfiler;
+pub use capture::{BLOCKLIST, SelfProfiler};
 pub use decode::decode_pprof;
 pub use fetch::{DEFAULT_PROFILE_PATH, fetch_profile};
 pub use flame::{flamegraph_svg, folded_stacks};

@@ -60,7 +60,9 @@ pub(super) async fn handler(Query(params): Query<Params>) -> Result<Response, Ap
 fn capture(length: Duration) -> Result<Vec<u8>, String> {
     let guard = pprof::ProfilerGuardBuilder::default()
         .frequency(FREQUENCY_HZ)
-        .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+        // Only the unwinder: see `profiler::BLOCKLIST` for why libc and the vDSO must not be
+        // listed (every sample taken in a system call was dropped).
+        .blocklist(&["libgcc"])
         .build()
         .map_err(|e| format!("cannot start the profiler: {e}"))?;
     std::thread::sleep(length);
