@@ -75,6 +75,24 @@ fn fixture_decodes_and_renders() {
             .all(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().is_ok())
     );
 
+    // Short names for the graph and tables; the profile itself keeps the full ones.
+    assert!(
+        profile
+            .string_table
+            .iter()
+            .any(|s| s.contains("AssertUnwindSafe<")),
+        "the fixture holds full generic names"
+    );
+    assert!(
+        folded.iter().all(|l| !l.contains("AssertUnwindSafe<")),
+        "{folded:?}"
+    );
+    assert!(
+        folded
+            .iter()
+            .any(|l| l.contains("<AssertUnwindSafe as FnOnce>::call_once"))
+    );
+
     let svg = flamegraph_svg(&profile, "sample profile").unwrap();
     assert!(svg.contains("<svg"));
     assert!(svg.contains("fib_recursive"));

@@ -45,7 +45,8 @@ pub fn decode_pprof(bytes: &[u8]) -> Result<Profile, ProfileError> {
     Ok(profile)
 }
 
-/// Every distinct stack of the profile with its sample count, frames named root first.
+/// Every distinct stack of the profile with its sample count, frames named root first with
+/// their short names (so instances of one generic function merge).
 ///
 /// The count is the `samples` value if the profile has one, else its first value. Inlined
 /// frames are expanded; a location without symbols is named by its address.
@@ -89,8 +90,9 @@ pub(crate) fn stacks(p: &Profile) -> Vec<(Vec<String>, u64)> {
     stacks
 }
 
-/// A function's display name: its name, else its system name; `;` and line breaks are
-/// replaced because the folded format uses them as separators.
+/// A function's display name: its name (else its system name) shortened by
+/// [`super::names::simplify`]; `;` and line breaks are replaced because the folded format
+/// uses them as separators.
 fn function_name(p: &Profile, function: Option<&pprof::protos::Function>) -> String {
     let Some(function) = function else {
         return "[unknown]".into();
@@ -102,7 +104,9 @@ fn function_name(p: &Profile, function: Option<&pprof::protos::Function>) -> Str
     if name.is_empty() {
         return format!("function#{}", function.id);
     }
-    name.replace(';', ",").replace(['\n', '\r'], " ")
+    super::names::simplify(name)
+        .replace(';', ",")
+        .replace(['\n', '\r'], " ")
 }
 
 fn string(p: &Profile, index: i64) -> &str {

@@ -10,12 +10,14 @@ mod capture;
 mod decode;
 mod fetch;
 mod flame;
+mod names;
 mod top;
 
 pub use capture::{BLOCKLIST, SelfProfiler};
 pub use decode::decode_pprof;
 pub use fetch::{DEFAULT_PROFILE_PATH, fetch_profile};
 pub use flame::{flamegraph_svg, folded_stacks};
+pub use names::simplify as short_name;
 pub use top::{TopFunction, top_functions};
 
 /// A decoded pprof profile (the `perftools.profiles.Profile` protobuf message).
