@@ -1,5 +1,7 @@
 //! Profiles: the committed real fixture, self-profiling, and fetching over loopback HTTP.
 
+#[path = "profiler/diff.rs"]
+mod diff;
 #[path = "profiler/samples.rs"]
 mod samples;
 

@@ -4,6 +4,7 @@
 mod compare;
 mod merge;
 mod observe;
+mod profile_diff;
 mod progress;
 mod report;
 mod run;

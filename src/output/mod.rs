@@ -20,6 +20,7 @@ mod html_observe;
 mod html_tables;
 pub mod junit;
 pub mod markdown;
+pub mod profile_diff;
 mod series;
 mod terminal;
 

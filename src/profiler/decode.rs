@@ -56,6 +56,30 @@ pub(crate) fn stacks(p: &Profile) -> Vec<(Vec<String>, u64)> {
         .iter()
         .position(|t| string(p, t.ty) == "samples")
         .unwrap_or(0);
+    stacks_of(p, value_index)
+}
+
+/// CPU nanoseconds per distinct stack: the profile's `nanoseconds` value when it has one
+/// (pprof-rs and Go both write `cpu`/`nanoseconds`), else samples × `period`.
+pub(crate) fn cpu_stacks(p: &Profile) -> Vec<(Vec<String>, f64)> {
+    if let Some(i) = p
+        .sample_type
+        .iter()
+        .position(|t| string(p, t.unit) == "nanoseconds")
+    {
+        return stacks_of(p, i)
+            .into_iter()
+            .map(|(f, n)| (f, n as f64))
+            .collect();
+    }
+    let period = if p.period > 0 { p.period as f64 } else { 1.0 };
+    stacks(p)
+        .into_iter()
+        .map(|(f, n)| (f, n as f64 * period))
+        .collect()
+}
+
+fn stacks_of(p: &Profile, value_index: usize) -> Vec<(Vec<String>, u64)> {
     let functions: HashMap<u64, &pprof::protos::Function> =
         p.function.iter().map(|f| (f.id, f)).collect();
     let locations: HashMap<u64, &pprof::protos::Location> =

@@ -49,15 +49,20 @@ impl BurnCpu {
 #[inline(never)]
 pub fn nexus_fault_burn_cpu(time: Duration) -> u64 {
     let end = Instant::now() + time;
-    let mut acc = 0u64;
+    let mut x = black_box(0x9e37_79b9_7f4a_7c15_u64);
     loop {
-        // A few thousand multiply-adds between clock reads keep the samples in this function
-        // rather than in the clock.
-        for i in 0..4_096u64 {
-            acc = black_box(acc.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        // A few thousand xorshift steps between clock reads keep the samples in this very
+        // function: plain operators and a `while` loop call nothing, even unoptimised (an
+        // iterator or `wrapping_mul` would be a call of its own in a debug build).
+        let mut i = 0u32;
+        while i < 4_096 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            i += 1;
         }
         if Instant::now() >= end {
-            return acc;
+            return black_box(x);
         }
     }
 }
