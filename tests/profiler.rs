@@ -2,6 +2,8 @@
 
 #[path = "profiler/diff.rs"]
 mod diff;
+#[path = "profiler/go.rs"]
+mod go;
 #[path = "profiler/samples.rs"]
 mod samples;
 
