@@ -31,17 +31,85 @@ fn decode(png_bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
     (info.width as usize, info.height as usize, channels, buf)
 }
 
-pub(super) async fn flamegraph_is_readable(cdp: &mut Cdp, load_events: &[Value]) {
-    let frame_session = load_events
+/// The session of the out-of-process frame whose graph title contains `title`.
+async fn frame_session(cdp: &mut Cdp, load_events: &[Value], title: &str) -> String {
+    let sessions: Vec<String> = load_events
         .iter()
-        .find(|e| {
+        .filter(|e| {
             e["method"] == "Target.attachedToTarget"
                 && e["params"]["targetInfo"]["type"] == "iframe"
         })
-        .and_then(|e| e["params"]["sessionId"].as_str())
+        .filter_map(|e| e["params"]["sessionId"].as_str())
         .map(str::to_string)
-        .expect("the sandboxed flamegraph frame is an out-of-process frame attached to the page");
+        .collect();
+    assert!(
+        !sessions.is_empty(),
+        "the sandboxed flamegraph frames are out-of-process frames attached to the page"
+    );
+    for s in sessions {
+        let t = cdp
+            .eval_in(&s, "document.getElementById('title').textContent")
+            .await;
+        if t.as_str().is_some_and(|t| t.contains(title)) {
+            return s;
+        }
+    }
+    panic!("no frame shows a graph titled {title:?}");
+}
+
+/// The differential flamegraph of the profile-diff section renders in its frame, across the
+/// frame's width, with inferno's script running.
+pub(super) async fn diff_flamegraph_renders(cdp: &mut Cdp, load_events: &[Value]) {
+    let session = frame_session(cdp, load_events, "baseline").await;
+    let frames = cdp
+        .eval_in(&session, "document.querySelectorAll('#frames g').length")
+        .await;
+    assert!(frames.as_u64().unwrap() > 3, "{frames}");
+    let rect = cdp
+        .eval(
+            "(() => { const f = document.querySelector('#profile-diff iframe.flamegraph'); \
+             f.scrollIntoView(); const r = f.getBoundingClientRect(); \
+             return {x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height}; })()",
+        )
+        .await;
+    assert!(rect.is_object(), "the diff section embeds its flamegraph");
+    let shot = cdp
+        .call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true,
+                   "clip": {"x": rect["x"], "y": rect["y"], "width": rect["w"],
+                            "height": rect["h"], "scale": 1}}),
+        )
+        .await;
+    use base64::Engine as _;
+    let png_bytes = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::write(artifacts.join("flamegraph-diff.png"), &png_bytes).unwrap();
+    let (pw, ph, ch, px) = decode(&png_bytes);
+    // Differential colours are reds, blues and near-white: count saturated pixels per row.
+    let coloured = |p: &[u8]| {
+        let (mx, mn) = (p.iter().max().unwrap(), p.iter().min().unwrap());
+        mx - mn > 40
+    };
+    let widest = (0..ph)
+        .map(|row| {
+            (0..pw)
+                .filter(|&col| coloured(&px[(row * pw + col) * ch..(row * pw + col) * ch + 3]))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        widest as f64 >= 0.9 * pw as f64,
+        "the diff graph's widest bar covers {widest} of {pw} px"
+    );
+}
+
+pub(super) async fn flamegraph_is_readable(cdp: &mut Cdp, load_events: &[Value]) {
     cdp.call("Runtime.runIfWaitingForDebugger", json!({})).await;
+    let frame_session = frame_session(cdp, load_events, "target CPU profile").await;
     // inferno fits its drawing to the width in a `setTimeout(0)` after load: wait for it.
     let mut fitted = json!(false);
     for _ in 0..50 {
@@ -151,6 +219,14 @@ pub(super) async fn flamegraph_is_readable(cdp: &mut Cdp, load_events: &[Value])
         )
         .await;
     assert!(target.is_object(), "a frame narrower than the root exists");
+    // The capture above may have moved the page: place the frame again.
+    let rect = cdp
+        .eval(
+            "(() => { const f = document.querySelector('iframe.flamegraph'); \
+             f.scrollIntoView(); const r = f.getBoundingClientRect(); \
+             return {vx: r.left, vy: r.top}; })()",
+        )
+        .await;
     let (cx, cy) = (
         rect["vx"].as_f64().unwrap() + 1.0 + target["x"].as_f64().unwrap(),
         rect["vy"].as_f64().unwrap() + 1.0 + target["y"].as_f64().unwrap(),
