@@ -104,4 +104,22 @@ fn a_cpu_burn_tops_the_profile_diff() {
     let report = std::fs::read_to_string(second.join("report.html")).unwrap();
     assert!(report.contains("id=\"profile-diff-table\""));
     assert!(report.contains("CPU profile diff flamegraph"));
+
+    // `compare` with profiles on both sides says the same and rewrites the diff SVG.
+    std::fs::remove_file(second.join("target-diff.svg")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nexus-bench"))
+        .current_dir(dir)
+        .args(["compare", base_arg])
+        .arg(second.join("result.json"))
+        .arg("--force")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first_row = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("| function | self before"))
+        .nth(2)
+        .unwrap_or_else(|| panic!("no diff table from compare:\n{stdout}"));
+    assert!(first_row.contains("nexus_fault_burn_cpu"), "{stdout}");
+    assert!(second.join("target-diff.svg").is_file());
 }
