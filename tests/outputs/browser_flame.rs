@@ -65,28 +65,12 @@ pub(super) async fn diff_flamegraph_renders(cdp: &mut Cdp, load_events: &[Value]
         .eval_in(&session, "document.querySelectorAll('#frames g').length")
         .await;
     assert!(frames.as_u64().unwrap() > 3, "{frames}");
-    let rect = cdp
-        .eval(
-            "(() => { const f = document.querySelector('#profile-diff iframe.flamegraph'); \
-             f.scrollIntoView(); const r = f.getBoundingClientRect(); \
-             return {x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height}; })()",
-        )
-        .await;
-    assert!(rect.is_object(), "the diff section embeds its flamegraph");
-    let shot = cdp
-        .call(
-            "Page.captureScreenshot",
-            json!({"format": "png", "captureBeyondViewport": true,
-                   "clip": {"x": rect["x"], "y": rect["y"], "width": rect["w"],
-                            "height": rect["h"], "scale": 1}}),
-        )
-        .await;
-    use base64::Engine as _;
-    let png_bytes = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().unwrap())
-        .unwrap();
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::write(artifacts.join("flamegraph-diff.png"), &png_bytes).unwrap();
+    let png_bytes = capture_painted(
+        cdp,
+        "#profile-diff iframe.flamegraph",
+        "flamegraph-diff.png",
+    )
+    .await;
     let (pw, ph, ch, px) = decode(&png_bytes);
     // Differential colours are reds, blues and near-white: count saturated pixels per row.
     let coloured = |p: &[u8]| {
@@ -105,6 +89,47 @@ pub(super) async fn diff_flamegraph_renders(cdp: &mut Cdp, load_events: &[Value]
         widest as f64 >= 0.9 * pw as f64,
         "the diff graph's widest bar covers {widest} of {pw} px"
     );
+}
+
+/// Captures the first element matching `selector` (an iframe) through DevTools, scrolled into
+/// view, into `target/test-artifacts/<file>`. An out-of-process frame that has not painted
+/// yet captures as blank white: that is retried (a few times, 300 ms apart), never accepted.
+async fn capture_painted(cdp: &mut Cdp, selector: &str, file: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    for _attempt in 0..8 {
+        let rect = cdp
+            .eval(&format!(
+                "(() => {{ const f = document.querySelector('{selector}'); \
+                 f.scrollIntoView(); const r = f.getBoundingClientRect(); \
+                 return {{x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height}}; }})()"
+            ))
+            .await;
+        assert!(rect.is_object(), "{selector} is on the page");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let shot = cdp
+            .call(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true,
+                       "clip": {"x": rect["x"], "y": rect["y"], "width": rect["w"],
+                                "height": rect["h"], "scale": 1}}),
+            )
+            .await;
+        let png_bytes = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(artifacts.join(file), &png_bytes).unwrap();
+        let (_, _, ch, px) = decode(&png_bytes);
+        let painted = px.chunks(ch).any(|p| {
+            let (mx, mn) = (p[..3].iter().max().unwrap(), p[..3].iter().min().unwrap());
+            mx - mn > 40
+        });
+        if painted {
+            return png_bytes;
+        }
+    }
+    panic!("{selector} stayed blank in every capture");
 }
 
 pub(super) async fn flamegraph_is_readable(cdp: &mut Cdp, load_events: &[Value]) {
@@ -135,12 +160,7 @@ pub(super) async fn flamegraph_is_readable(cdp: &mut Cdp, load_events: &[Value])
                      w: r.width, h: r.height, page: document.body.clientWidth}; })()",
         )
         .await;
-    let (x, y, w, h) = (
-        rect["x"].as_f64().unwrap(),
-        rect["y"].as_f64().unwrap(),
-        rect["w"].as_f64().unwrap(),
-        rect["h"].as_f64().unwrap(),
-    );
+    let h = rect["h"].as_f64().unwrap();
     let inner_height = cdp
         .eval_in(&frame_session, "document.documentElement.scrollHeight")
         .await
@@ -151,20 +171,7 @@ pub(super) async fn flamegraph_is_readable(cdp: &mut Cdp, load_events: &[Value])
         "the frame ({h}px) is as tall as the graph ({inner_height}px): the base is in view"
     );
 
-    let shot = cdp
-        .call(
-            "Page.captureScreenshot",
-            json!({"format": "png", "captureBeyondViewport": true,
-                   "clip": {"x": x, "y": y, "width": w, "height": h, "scale": 1}}),
-        )
-        .await;
-    use base64::Engine as _;
-    let png_bytes = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().unwrap())
-        .unwrap();
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
-    std::fs::write(artifacts.join("flamegraph.png"), &png_bytes).unwrap();
+    let png_bytes = capture_painted(cdp, "iframe.flamegraph", "flamegraph.png").await;
 
     // What a person sees: the coloured frames span the frame's width (the root is one bar
     // across it), and they reach down to the bottom part of the frame (nothing is scaled
@@ -219,37 +226,45 @@ pub(super) async fn flamegraph_is_readable(cdp: &mut Cdp, load_events: &[Value])
         )
         .await;
     assert!(target.is_object(), "a frame narrower than the root exists");
-    // The capture above may have moved the page: place the frame again.
-    let rect = cdp
-        .eval(
-            "(() => { const f = document.querySelector('iframe.flamegraph'); \
-             f.scrollIntoView(); const r = f.getBoundingClientRect(); \
-             return {vx: r.left, vy: r.top}; })()",
-        )
-        .await;
-    let (cx, cy) = (
-        rect["vx"].as_f64().unwrap() + 1.0 + target["x"].as_f64().unwrap(),
-        rect["vy"].as_f64().unwrap() + 1.0 + target["y"].as_f64().unwrap(),
-    );
-    for kind in ["mousePressed", "mouseReleased"] {
-        cdp.call(
-            "Input.dispatchMouseEvent",
-            json!({"type": kind, "x": cx, "y": cy, "button": "left", "clickCount": 1}),
-        )
-        .await;
-    }
+    // The capture above may have moved the page: place the frame again, and let the
+    // compositor settle, since it routes the click to the out-of-process frame. On a loaded
+    // machine the first click can land before that: a few attempts, each a whole click.
     let mut zoomed = json!(false);
-    for _ in 0..30 {
-        zoomed = cdp
-            .eval_in(
-                &frame_session,
-                "!document.getElementById('unzoom').classList.contains('hide')",
+    for _attempt in 0..5 {
+        let rect = cdp
+            .eval(
+                "(() => { const f = document.querySelector('iframe.flamegraph'); \
+                 f.scrollIntoView(); const r = f.getBoundingClientRect(); \
+                 return {vx: r.left, vy: r.top}; })()",
             )
             .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (cx, cy) = (
+            rect["vx"].as_f64().unwrap() + 1.0 + target["x"].as_f64().unwrap(),
+            rect["vy"].as_f64().unwrap() + 1.0 + target["y"].as_f64().unwrap(),
+        );
+        for kind in ["mousePressed", "mouseReleased"] {
+            cdp.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": cx, "y": cy, "button": "left", "clickCount": 1}),
+            )
+            .await;
+        }
+        for _ in 0..10 {
+            zoomed = cdp
+                .eval_in(
+                    &frame_session,
+                    "!document.getElementById('unzoom').classList.contains('hide')",
+                )
+                .await;
+            if zoomed == json!(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         if zoomed == json!(true) {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(zoomed, json!(true), "clicking a frame zooms into it");
 }
