@@ -152,14 +152,89 @@ async fn a_cpu_bound_handler_gets_its_nominal_samples() {
     assert!(burn.total_pct > 30.0, "{burn:?}");
 }
 
-/// A cheap route: the target's CPU goes mostly to system calls. With libc and the vDSO on
-/// the blocklist this kept ~69 % of the nominal samples (and real targets far fewer); now
-/// ~84 % on a loaded 2-core machine.
+/// A cheap route: the target's CPU goes largely to system calls. Measured on the loaded
+/// 2-core machine: ~69 % of the nominal samples with libc and the vDSO on the blocklist,
+/// 84–149 % without (the CPU clock is read from outside, so it is noisy); the bound is a
+/// sanity floor, the self-profiler test below is the sharp check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_io_bound_target_keeps_its_system_call_samples() {
     let (spent, samples, _) = profile_under_load("/healthz").await;
     assert!(
-        samples as f64 >= 0.75 * nominal(spent),
+        samples as f64 >= 0.6 * nominal(spent),
+        "{samples} samples for {:.2}s of CPU at 99 Hz",
+        spent.as_secs_f64()
+    );
+}
+
+/// CPU time of this whole process so far.
+fn process_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0);
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The self-profiler (`run --profile`, the generator's profile) on a system-call-bound
+/// workload: loopback ping-pong for 2 s at 99 Hz. Measured: 4 % of the nominal samples with
+/// libc and the vDSO on the blocklist (a 7 s generator profile held 16 samples), 58–79 %
+/// without; at least half is required.
+#[test]
+fn the_self_profiler_keeps_system_call_samples() {
+    use nexus_bench::profiler::SelfProfiler;
+    let _one = super::PROFILER.lock().unwrap_or_else(|e| e.into_inner());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    let client = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.set_nodelay(true).unwrap();
+            let mut buf = [0u8; 64];
+            while !stop.load(Ordering::Relaxed) {
+                s.write_all(&buf[..32]).unwrap();
+                s.read_exact(&mut buf[..32]).unwrap();
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let profiler = SelfProfiler::start(99).unwrap();
+    let before = process_cpu();
+    std::thread::sleep(Duration::from_secs(2));
+    let spent = process_cpu() - before;
+    let (_, profile) = profiler.finish().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    client.join().unwrap();
+    echo.join().unwrap();
+    let samples: u64 = top_functions(&profile, usize::MAX)
+        .iter()
+        .map(|f| f.self_samples)
+        .sum();
+    let nominal = spent.as_secs_f64() * 99.0;
+    eprintln!(
+        "self-profile: process CPU {:.2}s, {samples} samples, nominal {nominal:.0} ({:.0} %)",
+        spent.as_secs_f64(),
+        samples as f64 / nominal * 100.0
+    );
+    assert!(
+        spent > Duration::from_millis(400),
+        "the workload barely ran"
+    );
+    assert!(
+        samples as f64 >= 0.5 * nominal,
         "{samples} samples for {:.2}s of CPU at 99 Hz",
         spent.as_secs_f64()
     );
