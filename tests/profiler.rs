@@ -9,9 +9,10 @@ use axum::Router;
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::get;
+use nexus_bench::plan::DEFAULT_PROFILE_PATH;
 use nexus_bench::profiler::{
-    DEFAULT_PROFILE_PATH, ProfileError, SelfProfiler, decode_pprof, fetch_profile, flamegraph_svg,
-    folded_stacks, top_functions,
+    ProfileError, SelfProfiler, decode_pprof, fetch_profile, flamegraph_svg, folded_stacks,
+    top_functions,
 };
 
 /// pprof-rs allows one profiler per process; tests that start one take this lock.

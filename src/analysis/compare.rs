@@ -1,5 +1,6 @@
 //! Baseline comparison: the regression gate ("fail this PR if it made the service slower").
-//! A pure function of two [`RunResult`]s; no I/O except [`save_baseline`] / [`load_baseline`].
+//! A pure function of two [`RunResult`]s, with no I/O: baselines are stored and read by
+//! [`crate::result::save_baseline`] / [`crate::result::load_baseline`].
 //!
 //! # What is compared
 //!
@@ -50,12 +51,10 @@
 
 use serde::Serialize;
 
-use crate::result::{ResultIoError, RunResult};
+use crate::result::RunResult;
 
-mod baseline;
 mod metric;
 
-pub use baseline::{baseline_path, load_baseline, save_baseline};
 use metric::{Samples, compare_metric};
 
 /// Resamples of the bootstrap confidence interval.
@@ -260,9 +259,6 @@ pub enum CompareError {
     /// An option is out of range.
     #[error("invalid comparison option: {0}")]
     Option(String),
-    /// A baseline could not be read or written.
-    #[error(transparent)]
-    Io(#[from] ResultIoError),
 }
 
 /// Compares `current` against `baseline`. Refuses runs of different scenarios (name or file

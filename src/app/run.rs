@@ -119,7 +119,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let mut invalid = false;
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
-        match compare::load_baseline(name, &plan.name) {
+        match result::load_baseline(name, &plan.name) {
             Err(e) => {
                 eprintln!("error: baseline `{name}`: {e}");
                 invalid = true;
@@ -156,7 +156,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     }
     if let Some(name) = &args.save_baseline {
-        let saved = compare::save_baseline(&result, name)?;
+        let saved = result::save_baseline(&result, name)?;
         if !args.quiet {
             eprintln!("baseline saved: {}", saved.display());
         }

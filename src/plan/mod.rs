@@ -114,10 +114,14 @@ pub enum ProbeRead {
     },
 }
 
+/// Where Go's `net/http/pprof` and most pprof-rs integrations serve a CPU profile: the
+/// default of [`TargetProfile::path`].
+pub const DEFAULT_PROFILE_PATH: &str = "/debug/pprof/profile";
+
 /// Fetching the target's CPU profile (Go `net/http/pprof` convention).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetProfile {
-    /// Path of the profile endpoint, `/debug/pprof/profile` by default.
+    /// Path of the profile endpoint, [`DEFAULT_PROFILE_PATH`] by default.
     pub path: String,
     /// Profile window in seconds (`?seconds=N`), taken in the steady state after the warm-up.
     pub seconds: u64,

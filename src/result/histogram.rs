@@ -1,27 +1,16 @@
-//! Histogram storage: creation with the project-wide range and precision, lossless
-//! serialization (HdrHistogram V2 + deflate + base64) and summaries.
+//! Histogram storage in result files: lossless serialization (HdrHistogram V2 + deflate +
+//! base64) and summaries. The histogram type itself is the recorder's ([`Hist`]).
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Summary, WindowSummary};
-
-/// Latency histogram in microseconds.
-pub type Hist = Histogram<u64>;
-
-/// Highest recordable value: one hour in microseconds. Larger values are clamped.
-pub const MAX_US: u64 = 3_600_000_000;
-
-/// A new empty histogram: 1 µs to one hour, 3 significant digits.
-pub fn new_histogram() -> Hist {
-    Histogram::new_with_bounds(1, MAX_US, 3).expect("valid bounds")
-}
+use crate::recorder::{Hist, new_histogram};
 
 /// A histogram serialized as HdrHistogram V2 (deflate) in base64: the form HdrHistogram's own
 /// tools read in interval logs.

@@ -8,8 +8,7 @@ use bytes::Bytes;
 use http::{HeaderName, Method};
 use regex::Regex;
 
-use super::build::{check_http_url, headers};
-use super::check::Ctx;
+use super::check::{Ctx, check_http_url, headers};
 use super::errors::did_you_mean;
 use super::raw::{RawExpect, RawRequest, RawScenario, RawStatus, Sp};
 use crate::plan::template::Scope;
