@@ -10,7 +10,6 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::http_probe::get_status;
 use super::sample::{ProcessReport, Sampler};
 use super::{LaunchError, LaunchSpec, Ready};
 
@@ -333,6 +332,19 @@ async fn wait_ready(
             Err(reason) => set(format!("GET {url} last failed: {reason}")),
         }
         tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Sends `GET url` and returns the status code, or a short description of why none came.
+/// The body is read to its end (so the connection closes cleanly) and discarded.
+async fn get_status(url: &str, timeout: Duration) -> Result<u16, String> {
+    match tokio::time::timeout(timeout, crate::fetch::get_response(url, usize::MAX)).await {
+        Ok(Ok((status, _body))) => Ok(status.as_u16()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {}",
+            crate::units::format_duration(timeout)
+        )),
     }
 }
 
