@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::{
     EncodedHistogram, EndpointStats, Hist, Histograms, RunResult, RunStatus, Second,
-    SecondEndpoint, Summary, Totals, WindowSummary, new_histogram,
+    SecondEndpoint, Totals, WindowSummary, new_histogram,
 };
 
 /// Results that cannot be merged.
@@ -196,9 +196,9 @@ fn finish(e: &mut EndpointStats, measured_ms: f64) -> Result<(), MergeError> {
         service_time_us,
     } = &e.histograms;
     let err = |m| MergeError::Histogram(e.name.clone(), m);
-    e.latency_ms = Summary::of(&latency_us.decode().map_err(err)?);
-    e.service_time_ms = Summary::of(&service_time_us.decode().map_err(err)?);
-    e.throughput_per_sec = per_sec(e.requests, measured_ms);
+    let latency = latency_us.decode().map_err(err)?;
+    let service = service_time_us.decode().map_err(err)?;
+    super::build::derive(e, &latency, &service, measured_ms);
     Ok(())
 }
 
