@@ -4,6 +4,7 @@
 //! the single source of every number in the result: totals are sums of windows.
 
 mod aggregate;
+pub mod drive;
 mod error_kind;
 mod histogram;
 
