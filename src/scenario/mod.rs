@@ -64,10 +64,12 @@
 //!
 //! Templates: see [`crate::plan::template`].
 
+mod body;
 mod build;
 mod check;
 mod describe;
 mod errors;
+mod expect;
 mod keys;
 mod load;
 mod observe;
@@ -75,6 +77,7 @@ mod overrides;
 pub mod raw;
 mod request;
 mod slo;
+mod websocket;
 
 use std::path::Path;
 
