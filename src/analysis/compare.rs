@@ -119,15 +119,18 @@ impl GateMetric {
     }
 }
 
+/// A gate metric name that is not one of [`GateMetric::ALL`]'s keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown gate metric `{0}`; use p50, p90, p99, throughput or error_rate")]
+pub struct UnknownGateMetric(pub String);
+
 impl std::str::FromStr for GateMetric {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownGateMetric;
+    fn from_str(s: &str) -> Result<Self, UnknownGateMetric> {
         GateMetric::ALL
             .into_iter()
             .find(|m| m.key() == s)
-            .ok_or_else(|| {
-                format!("unknown gate metric `{s}`; use p50, p90, p99, throughput or error_rate")
-            })
+            .ok_or_else(|| UnknownGateMetric(s.to_string()))
     }
 }
 

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::sample::{ProcessReport, Sampler};
 use super::{LaunchError, LaunchSpec, Ready};
+use crate::fetch::GetError;
 
 /// How many stderr lines are kept for error messages.
 const STDERR_LINES: usize = 50;
@@ -337,14 +338,14 @@ async fn wait_ready(
 
 /// Sends `GET url` and returns the status code, or a short description of why none came.
 /// The body is read to its end (so the connection closes cleanly) and discarded.
-async fn get_status(url: &str, timeout: Duration) -> Result<u16, String> {
+async fn get_status(url: &str, timeout: Duration) -> Result<u16, GetError> {
     match tokio::time::timeout(timeout, crate::fetch::get_response(url, usize::MAX)).await {
         Ok(Ok((status, _body))) => Ok(status.as_u16()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!(
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(GetError::Fetch(format!(
             "no answer within {}",
             crate::units::format_duration(timeout)
-        )),
+        ))),
     }
 }
 

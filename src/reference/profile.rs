@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use crate::profiler::SelfProfiler;
+use crate::profiler::{ProfileError, SelfProfiler};
 
 const DEFAULT_SECONDS: u64 = 30;
 const MAX_SECONDS: u64 = 60;
@@ -43,7 +43,7 @@ pub(super) async fn handler(Query(params): Query<Params>) -> Result<Response, Ap
     PROFILING.store(false, Ordering::Release);
     let bytes = outcome
         .map_err(|e| ApiError::Internal(format!("profiler task failed: {e}")))?
-        .map_err(ApiError::Internal)?;
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
@@ -58,9 +58,9 @@ pub(super) async fn handler(Query(params): Query<Params>) -> Result<Response, Ap
 }
 
 /// Samples this process for `length`; the gzipped pprof bytes.
-fn capture(length: Duration) -> Result<Vec<u8>, String> {
-    let profiler = SelfProfiler::start(FREQUENCY_HZ).map_err(|e| e.to_string())?;
+fn capture(length: Duration) -> Result<Vec<u8>, ProfileError> {
+    let profiler = SelfProfiler::start(FREQUENCY_HZ)?;
     std::thread::sleep(length);
-    let (bytes, _decoded) = profiler.finish().map_err(|e| e.to_string())?;
+    let (bytes, _decoded) = profiler.finish()?;
     Ok(bytes)
 }

@@ -18,6 +18,20 @@ use crate::recorder::{Hist, new_histogram};
 #[serde(transparent)]
 pub struct EncodedHistogram(pub String);
 
+/// A stored histogram that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistogramError {
+    /// The text is not base64.
+    #[error("histogram is not base64: {0}")]
+    Base64(String),
+    /// The bytes are not an HdrHistogram V2 (deflate) serialization.
+    #[error("histogram does not decode: {0}")]
+    Decode(String),
+    /// The values do not fit the project-wide range.
+    #[error("histogram out of range: {0}")]
+    Range(String),
+}
+
 impl fmt::Debug for EncodedHistogram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EncodedHistogram({} chars)", self.0.len())
@@ -35,20 +49,20 @@ impl EncodedHistogram {
     }
 
     /// Deserializes; an empty string is an empty histogram.
-    pub fn decode(&self) -> Result<Hist, String> {
+    pub fn decode(&self) -> Result<Hist, HistogramError> {
         if self.0.is_empty() {
             return Ok(new_histogram());
         }
         let bytes = STANDARD
             .decode(&self.0)
-            .map_err(|e| format!("histogram is not base64: {e}"))?;
+            .map_err(|e| HistogramError::Base64(e.to_string()))?;
         let h: Hist = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+            .map_err(|e| HistogramError::Decode(format!("{e:?}")))?;
         // Re-home into the standard bounds so histograms from any writer add together.
         let mut out = new_histogram();
         out.add(&h)
-            .map_err(|e| format!("histogram out of range: {e:?}"))?;
+            .map_err(|e| HistogramError::Range(format!("{e:?}")))?;
         Ok(out)
     }
 }

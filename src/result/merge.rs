@@ -157,7 +157,7 @@ fn add_hist(
     other: &EncodedHistogram,
     name: &str,
 ) -> Result<Hist, MergeError> {
-    let err = |e| MergeError::Histogram(name.to_string(), e);
+    let err = |e: super::HistogramError| MergeError::Histogram(name.to_string(), e.to_string());
     let mut h = acc.decode().map_err(err)?;
     h.add(other.decode().map_err(err)?)
         .map_err(|e| MergeError::Histogram(name.to_string(), format!("{e:?}")))?;
@@ -195,7 +195,7 @@ fn finish(e: &mut EndpointStats, measured_ms: f64) -> Result<(), MergeError> {
         latency_us,
         service_time_us,
     } = &e.histograms;
-    let err = |m| MergeError::Histogram(e.name.clone(), m);
+    let err = |m: super::HistogramError| MergeError::Histogram(e.name.clone(), m.to_string());
     let latency = latency_us.decode().map_err(err)?;
     let service = service_time_us.decode().map_err(err)?;
     super::build::derive(e, &latency, &service, measured_ms);
@@ -225,7 +225,7 @@ fn add_second(acc: &mut Second, s: &Second) -> Result<(), MergeError> {
         let h = x
             .latency_us
             .decode()
-            .map_err(|m| MergeError::Histogram(x.name.clone(), m))?;
+            .map_err(|m| MergeError::Histogram(x.name.clone(), m.to_string()))?;
         all.add(&h)
             .map_err(|e| MergeError::Histogram(x.name.clone(), format!("{e:?}")))?;
     }

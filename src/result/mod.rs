@@ -21,7 +21,7 @@ use crate::recorder::ErrorKind;
 
 pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
 pub use build::{RunMeta, build, target_label};
-pub use histogram::EncodedHistogram;
+pub use histogram::{EncodedHistogram, HistogramError};
 // The histogram type of result files is the recorder's; re-exported because this module's
 // API (`EncodedHistogram::decode`) speaks of it.
 pub use crate::recorder::{Hist, MAX_US, new_histogram};

@@ -36,7 +36,7 @@ pub(crate) fn plan(
     let max_body = match &raw.target.max_body {
         None => 16_000_000,
         Some(v) => units::parse_bytes(v.get()).unwrap_or_else(|e| {
-            let (msg, _) = split_help(&e);
+            let (msg, _) = split_help(&e.to_string());
             ctx.err(
                 v.span(),
                 format!("`max_body` is not a size: {msg}"),

@@ -71,7 +71,7 @@ impl Ctx<'_> {
             Some(v) => match units::parse_duration(v.get()) {
                 Ok(d) => d,
                 Err(e) => {
-                    let (msg, _) = split_help(&e);
+                    let (msg, _) = split_help(&e.to_string());
                     self.err(
                         v.span(),
                         format!("`{field}` is not a duration: {msg}"),

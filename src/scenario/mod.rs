@@ -88,7 +88,7 @@ use toml::de::DeTable;
 pub use describe::describe;
 pub use errors::{ScenarioError, ScenarioErrors};
 pub use overrides::Overrides;
-pub use slo::parse_slo;
+pub use slo::{SloError, parse_slo};
 
 use crate::plan::{Plan, Source};
 use check::Ctx;
