@@ -321,7 +321,7 @@ pub struct EndpointStats {
     pub throughput_per_sec: f64,
     /// Responses by HTTP status code.
     pub status: BTreeMap<String, u64>,
-    /// Failures by error kind (see [`crate::engine::ErrorKind`] names).
+    /// Failures by error kind (see [`crate::recorder::ErrorKind`] names).
     pub error_kinds: BTreeMap<String, u64>,
     /// Latency: from intended start (open model) or from send (closed model).
     pub latency_ms: Summary,
