@@ -1,0 +1,20 @@
+//! The integration tests: one test binary with a module per area (ripgrep's layout), so the
+//! crate is linked once for all of them instead of once per area.
+//!
+//! Tests of different areas share one process, so process-wide state is guarded where it
+//! matters ([`shared`]: one pprof profiler per process). The end-to-end CLI tests stay a
+//! binary of their own (`tests/cli.rs`): several of them judge latency SLOs of real runs and
+//! must not share the two test threads with other areas' heavy tests.
+
+mod shared;
+
+mod compare;
+mod engine;
+mod launch;
+mod observe;
+mod outputs;
+mod profiler;
+mod protocols;
+mod reference;
+mod results;
+mod scenarios;
