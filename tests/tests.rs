@@ -26,3 +26,25 @@ mod tls;
 /// nginx with HTTPS, hostile TLS peers. Loaded once here; the areas use `crate::tls_support`.
 #[path = "support/tls/mod.rs"]
 mod tls_support;
+
+/// With `autotests = false` in Cargo.toml, a new `tests/*.rs` file is not built at all unless
+/// it is declared here (or is a `[[test]]` of its own, like `cli`): fail instead of skipping.
+#[test]
+fn every_test_file_is_built() {
+    let declared = include_str!("tests.rs");
+    for entry in std::fs::read_dir("tests").expect("tests/ is readable") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "tests" || name == "cli" {
+            continue;
+        }
+        assert!(
+            declared.contains(&format!("mod {name};"))
+                || declared.contains(&format!("\"{name}.rs\"")),
+            "tests/{name}.rs is never built: declare it as `mod {name};` in tests/tests.rs"
+        );
+    }
+}
