@@ -1,8 +1,8 @@
-//! One `GET` over a fresh HTTP/1.1 connection (hyper): what probes and the profile fetch
-//! need from a target beside the load. A shared helper with no dependencies inside the crate.
+//! One `GET` over a fresh HTTP/1.1 connection (hyper): what probes, the profile fetch and
+//! the readiness check of a launched target need from it beside the load. A shared helper with no dependencies inside the crate.
 
 use bytes::Bytes;
-use http::{Request, Uri, header};
+use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -11,18 +11,34 @@ use tokio::net::TcpStream;
 const SNIPPET_CHARS: usize = 200;
 
 /// Why a `GET` failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GetError {
     /// The URL is not a plain `http://` URL.
+    #[error("bad URL: {0}")]
     BadUrl(String),
     /// Connecting, sending or reading failed.
+    #[error("{0}")]
     Fetch(String),
     /// The answer was not 2xx: its status and the start of its body.
+    #[error("HTTP {0}: {1}")]
     Status(u16, String),
 }
 
 /// `GET url` over a fresh connection; the body of a 2xx answer (at most `max_body` bytes).
 pub async fn get(url: &str, max_body: usize) -> Result<Bytes, GetError> {
+    let (status, body) = get_response(url, max_body).await?;
+    if !status.is_success() {
+        return Err(GetError::Status(
+            status.as_u16(),
+            snippet(&String::from_utf8_lossy(&body), SNIPPET_CHARS),
+        ));
+    }
+    Ok(body)
+}
+
+/// `GET url` over a fresh connection; the status and the body (at most `max_body` bytes) of
+/// any answer, 2xx or not.
+pub async fn get_response(url: &str, max_body: usize) -> Result<(StatusCode, Bytes), GetError> {
     let uri: Uri = url.parse().map_err(|e| GetError::BadUrl(format!("{e}")))?;
     if uri.scheme_str() != Some("http") {
         return Err(GetError::BadUrl("only http:// is supported".into()));
@@ -55,13 +71,7 @@ pub async fn get(url: &str, max_body: usize) -> Result<Bytes, GetError> {
             .await
             .map_err(|e| GetError::Fetch(format!("reading the body: {e}")))?
             .to_bytes();
-        if !status.is_success() {
-            return Err(GetError::Status(
-                status.as_u16(),
-                snippet(&String::from_utf8_lossy(&body), SNIPPET_CHARS),
-            ));
-        }
-        Ok(body)
+        Ok((status, body))
     }
     .await;
     connection.abort();

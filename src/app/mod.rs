@@ -2,6 +2,7 @@
 //! `anyhow`.
 
 mod compare;
+mod drive;
 mod merge;
 mod observe;
 mod profile_diff;

@@ -17,7 +17,7 @@ mod top;
 pub use capture::{BLOCKLIST, SelfProfiler};
 pub use decode::decode_pprof;
 pub use diff::{DiffRow, cpu_diff, diff_flamegraph_svg};
-pub use fetch::{DEFAULT_PROFILE_PATH, fetch_profile};
+pub use fetch::fetch_profile;
 pub use flame::{flamegraph_svg, folded_stacks};
 pub use names::simplify as short_name;
 pub use top::{TopFunction, top_functions};

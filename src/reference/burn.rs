@@ -33,7 +33,7 @@ impl BurnCpu {
         if !route.starts_with('/') {
             return Err(err("the route must start with `/`"));
         }
-        let duration = crate::units::parse_duration(duration).map_err(|e| err(&e))?;
+        let duration = crate::units::parse_duration(duration).map_err(|e| err(&e.to_string()))?;
         if duration.is_zero() || duration > Duration::from_secs(1) {
             return Err(err("the duration must be more than 0 and at most 1s"));
         }

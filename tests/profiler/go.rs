@@ -95,7 +95,7 @@ fn go_profile() -> Profile {
     }
 }
 
-/// Regenerates the fixture: `cargo test --test profiler -- --ignored generate_go_fixture`.
+/// Regenerates the fixture: `cargo test --test tests -- --ignored generate_go_fixture`.
 #[test]
 #[ignore = "writes fixtures/profiles/go-cpu.pb.gz; run by hand"]
 fn generate_go_fixture() {

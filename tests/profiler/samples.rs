@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use nexus_bench::profiler::{DEFAULT_PROFILE_PATH, decode_pprof, fetch_profile, top_functions};
+use nexus_bench::plan::DEFAULT_PROFILE_PATH;
+use nexus_bench::profiler::{decode_pprof, fetch_profile, top_functions};
 
 /// `nexus-bench serve` as a child process, killed on drop.
 struct Served(Child);
@@ -185,7 +186,7 @@ fn process_cpu() -> Duration {
 #[test]
 fn the_self_profiler_keeps_system_call_samples() {
     use nexus_bench::profiler::SelfProfiler;
-    let _one = super::PROFILER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = crate::shared::PROFILER.blocking_lock();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
