@@ -5,3 +5,4 @@ pub mod compare;
 pub mod health;
 pub mod slo;
 pub mod stats;
+pub mod trend;

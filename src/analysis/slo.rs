@@ -10,6 +10,12 @@ pub fn apply(result: &mut RunResult, slos: &[Slo]) {
     result.slos = slos.iter().map(|s| evaluate(result, s)).collect();
     result.verdict = if result.slos.iter().all(|s| s.pass) {
         Verdict::Pass
+    } else if result
+        .slos
+        .iter()
+        .all(|s| s.pass || s.inconclusive.is_some())
+    {
+        Verdict::Inconclusive
     } else {
         Verdict::Fail
     };
@@ -17,6 +23,7 @@ pub fn apply(result: &mut RunResult, slos: &[Slo]) {
 
 /// Evaluates one SLO.
 pub fn evaluate(result: &RunResult, slo: &Slo) -> SloResult {
+    let trend = super::trend::observe(result, &slo.metric).unwrap_or_default();
     let stats = match &slo.request {
         Some(name) => result.endpoint(name),
         None => Some(&result.overall),
@@ -36,6 +43,7 @@ pub fn evaluate(result: &RunResult, slo: &Slo) -> SloResult {
             .iter()
             .find(|p| &p.name == name)
             .and_then(|p| p.after),
+        Metric::TargetRssSlope | Metric::TargetRssGrowth | Metric::ProbeSlope(_) => trend.value,
         _ => stats.and_then(|s| observe(s, &slo.metric)),
     };
     let metric = match &slo.request {
@@ -55,6 +63,8 @@ pub fn evaluate(result: &RunResult, slo: &Slo) -> SloResult {
         observed,
         unit: unit_name(slo.metric.unit()).to_string(),
         pass: observed.is_some_and(|v| slo.op.holds(v, slo.limit)),
+        interval: trend.interval,
+        inconclusive: trend.inconclusive,
     }
 }
 
@@ -66,6 +76,8 @@ pub fn unit_name(unit: Unit) -> &'static str {
         Unit::PerSec => "per_sec",
         Unit::Bytes => "bytes",
         Unit::Number => "number",
+        Unit::BytesPerMin => "bytes_per_min",
+        Unit::PerMin => "per_min",
     }
 }
 
@@ -82,9 +94,7 @@ fn observe(stats: &EndpointStats, metric: &Metric) -> Option<f64> {
         Metric::ExpectPassRate => {
             Some(1.0 - stats.expectation_failures() as f64 / stats.requests as f64)
         }
-        Metric::TargetStartup | Metric::TargetRssMax | Metric::TargetCpuMean | Metric::Probe(_) => {
-            None
-        }
+        _ => None,
     }
 }
 

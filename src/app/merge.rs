@@ -41,6 +41,8 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
     eprintln!("merged {} results into {}", results.len(), path.display());
     Ok(if merged.verdict == Verdict::Fail {
         Outcome::GateFailed
+    } else if merged.verdict == Verdict::Inconclusive {
+        Outcome::Invalid
     } else {
         Outcome::Pass
     })

@@ -101,7 +101,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
 
     let mut gate_failed = result.verdict == Verdict::Fail;
-    let mut invalid = false;
+    // An SLO that could not be judged (a slope over too short a steady state) is no pass.
+    let mut invalid = result.verdict == Verdict::Inconclusive;
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
         match result::load_baseline(name, &plan.name) {

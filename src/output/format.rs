@@ -50,6 +50,9 @@ pub fn ms_plain(ms: f64) -> String {
 
 /// A size in bytes: `41.2MB`.
 pub fn bytes(b: f64) -> String {
+    if b < 0.0 {
+        return format!("-{}", crate::units::format_bytes(-b));
+    }
     crate::units::format_bytes(b)
 }
 
@@ -81,14 +84,29 @@ pub fn slo_value(value: f64, unit: &str) -> String {
         "ratio" => ratio(value),
         "per_sec" => rate(value),
         "bytes" => bytes(value),
+        "bytes_per_min" => format!("{}/min", bytes(value)),
+        "per_min" => format!("{}/min", number(value)),
         _ => number(value),
     }
 }
 
-/// The observed value of an SLO, `–` when nothing was measured.
+/// The observed value of an SLO (with its confidence interval for trends), `–` when
+/// nothing was measured, or why it could not be judged.
 pub fn slo_observed(slo: &SloResult) -> String {
-    slo.observed
-        .map_or_else(|| "–".to_string(), |v| slo_value(v, &slo.unit))
+    if let Some(why) = &slo.inconclusive {
+        return format!("inconclusive: {why}");
+    }
+    let value = slo
+        .observed
+        .map_or_else(|| "–".to_string(), |v| slo_value(v, &slo.unit));
+    match slo.interval {
+        Some([low, high]) => format!(
+            "{value} (95% CI {} … {})",
+            slo_value(low, &slo.unit),
+            slo_value(high, &slo.unit)
+        ),
+        None => value,
+    }
 }
 
 /// The limit of an SLO with its operator: `< 250ms`.
@@ -106,6 +124,7 @@ pub fn verdict(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Inconclusive => "INCONCLUSIVE",
     }
 }
 
@@ -119,9 +138,22 @@ pub fn verdict_reason(result: &RunResult) -> String {
     let failed: Vec<&str> = result
         .slos
         .iter()
-        .filter(|s| !s.pass)
+        .filter(|s| !s.pass && s.inconclusive.is_none())
         .map(|s| s.key.as_str())
         .collect();
+    let unjudged: Vec<String> = result
+        .slos
+        .iter()
+        .filter_map(|s| Some(format!("{} ({})", s.key, s.inconclusive.as_ref()?)))
+        .collect();
+    if failed.is_empty() && !unjudged.is_empty() {
+        return format!(
+            "{} of {} SLOs could not be judged: {}",
+            unjudged.len(),
+            result.slos.len(),
+            unjudged.join("; ")
+        );
+    }
     match (result.slos.len(), failed.len()) {
         (0, _) => "no SLOs defined".into(),
         (n, 0) => format!("all {n} SLOs held"),

@@ -119,6 +119,7 @@ fn verdict(out: &mut String, input: &ReportInput) {
     let class = match r.verdict {
         Verdict::Pass => "pass",
         Verdict::Fail => "fail",
+        Verdict::Inconclusive => "inconclusive",
     };
     let _ = write!(
         out,

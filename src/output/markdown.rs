@@ -28,6 +28,7 @@ pub fn render(input: &ReportInput) -> String {
     let mark = match r.verdict {
         Verdict::Pass => "✅",
         Verdict::Fail => "❌",
+        Verdict::Inconclusive => "❔",
     };
     let _ = writeln!(
         out,
@@ -68,7 +69,11 @@ pub fn render(input: &ReportInput) -> String {
                 esc(format::slo_request(s)),
                 esc(&format::slo_limit(s)),
                 esc(&format::slo_observed(s)),
-                if s.pass { "✅ pass" } else { "❌ **fail**" }
+                match (s.pass, &s.inconclusive) {
+                    (true, _) => "✅ pass",
+                    (false, Some(_)) => "❔ inconclusive",
+                    (false, None) => "❌ **fail**",
+                }
             );
         }
         out.push('\n');

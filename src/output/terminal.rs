@@ -136,6 +136,8 @@ pub fn terminal_summary(result: &RunResult, color: bool) -> String {
         for s in &result.slos {
             let mark = if s.pass {
                 p.pass("✓ pass")
+            } else if s.inconclusive.is_some() {
+                p.fail("? INCONCLUSIVE")
             } else {
                 p.fail("✗ FAIL")
             };

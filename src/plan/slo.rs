@@ -37,6 +37,15 @@ pub enum Metric {
     TargetCpuMean,
     /// `probe.<name>`: the probe's last reading (after the run).
     Probe(String),
+    /// `target.rss.slope`: least-squares slope of the launched target's resident memory over
+    /// the steady state (after the warm-up), in bytes per minute.
+    TargetRssSlope,
+    /// `target.rss.growth`: the launched target's resident memory at the end of the steady
+    /// state minus at its start, in bytes.
+    TargetRssGrowth,
+    /// `probe.<name>.slope`: least-squares slope of the probe's readings over the steady
+    /// state, per minute.
+    ProbeSlope(String),
 }
 
 /// A statistic of a latency distribution.
@@ -65,6 +74,10 @@ pub enum Unit {
     Bytes,
     /// A plain number (probes; a `%` limit is a ratio).
     Number,
+    /// Bytes per minute (memory trends).
+    BytesPerMin,
+    /// A plain number per minute (probe trends).
+    PerMin,
 }
 
 impl Metric {
@@ -78,6 +91,9 @@ impl Metric {
             Metric::TargetRssMax => Unit::Bytes,
             Metric::TargetCpuMean => Unit::Ratio,
             Metric::Probe(_) => Unit::Number,
+            Metric::TargetRssSlope => Unit::BytesPerMin,
+            Metric::TargetRssGrowth => Unit::Bytes,
+            Metric::ProbeSlope(_) => Unit::PerMin,
         }
     }
 }

@@ -32,8 +32,10 @@ pub use merge::{MergeError, merge};
 /// misread; readers refuse versions they do not know.
 ///
 /// History: 1 — the run itself; 2 — adds `target_process`, `generator`, `probes` and
-/// `profiles` (version 1 files still load, with those empty).
-pub const SCHEMA_VERSION: u32 = 2;
+/// `profiles` (version 1 files still load, with those empty); 3 — adds the verdict
+/// `inconclusive` and, on SLOs, `interval` and `inconclusive` (trend SLOs such as
+/// `target.rss.slope`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One run (or the merge of several runs of the same scenario).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -445,6 +447,14 @@ pub struct SloResult {
     pub unit: String,
     /// Whether it held. An SLO with nothing observed does not hold.
     pub pass: bool,
+    /// Trend SLOs (`target.rss.slope`, `probe.<name>.slope`): the 95 % confidence interval
+    /// of `observed`, `[low, high]`, in `unit`.
+    #[serde(default)]
+    pub interval: Option<[f64; 2]>,
+    /// Why the SLO could not be judged (e.g. a steady state too short for a slope); `pass`
+    /// is then false and the run's verdict is `inconclusive` unless another SLO failed.
+    #[serde(default)]
+    pub inconclusive: Option<String>,
 }
 
 /// The overall verdict.
@@ -455,6 +465,8 @@ pub enum Verdict {
     Pass,
     /// At least one SLO failed.
     Fail,
+    /// No SLO failed, but at least one could not be judged (see its `inconclusive`).
+    Inconclusive,
 }
 
 /// An example error message.

@@ -169,6 +169,8 @@ fn write_plan(s: &mut String, plan: &Plan) -> std::fmt::Result {
                 Unit::PerSec => format_rate(slo.limit),
                 Unit::Bytes => format_bytes(slo.limit),
                 Unit::Number => format!("{}", slo.limit),
+                Unit::BytesPerMin => format!("{}/min", format_bytes(slo.limit)),
+                Unit::PerMin => format!("{}/min", slo.limit),
             };
             writeln!(s, "  {} {} {limit}", slo.key, slo.op.symbol())?;
         }

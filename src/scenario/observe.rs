@@ -302,7 +302,13 @@ pub(crate) fn check_slos(ctx: &mut Ctx<'_>, raw: &RawScenario, slos: &[Slo], pro
             continue;
         };
         match &slo.metric {
-            Metric::TargetStartup | Metric::TargetRssMax | Metric::TargetCpuMean if !launched => {
+            Metric::TargetStartup
+            | Metric::TargetRssMax
+            | Metric::TargetCpuMean
+            | Metric::TargetRssSlope
+            | Metric::TargetRssGrowth
+                if !launched =>
+            {
                 ctx.err(
                     key.span(),
                     format!("`{}` needs a target that nexus-bench launches", slo.key),
@@ -312,7 +318,9 @@ pub(crate) fn check_slos(ctx: &mut Ctx<'_>, raw: &RawScenario, slos: &[Slo], pro
                     ),
                 );
             }
-            Metric::Probe(name) if !probes.iter().any(|p| &p.name == name) => {
+            Metric::Probe(name) | Metric::ProbeSlope(name)
+                if !probes.iter().any(|p| &p.name == name) =>
+            {
                 let help = if probes.is_empty() {
                     format!(
                         "declare it: [[probes]] name = \"{name}\" url = \"/stats\" json = \"/{name}\""

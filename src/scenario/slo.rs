@@ -21,8 +21,11 @@ pub(crate) const METRIC_EXAMPLES: &[&str] = &[
     "expect_pass_rate",
     "target.startup",
     "target.rss.max",
+    "target.rss.slope",
+    "target.rss.growth",
     "target.cpu.mean",
     "probe.<name>",
+    "probe.<name>.slope",
 ];
 
 const METRIC_ROOTS: &[&str] = &[
@@ -124,14 +127,19 @@ fn parse_metric(name: &str) -> Result<Metric, Problem> {
         "target.startup" => return Ok(Metric::TargetStartup),
         "target.rss.max" => return Ok(Metric::TargetRssMax),
         "target.cpu.mean" => return Ok(Metric::TargetCpuMean),
+        "target.rss.slope" => return Ok(Metric::TargetRssSlope),
+        "target.rss.growth" => return Ok(Metric::TargetRssGrowth),
         _ => {}
     }
+    if let Some(probe) = name
+        .strip_prefix("probe.")
+        .and_then(|p| p.strip_suffix(".slope"))
+        && is_probe_name(probe)
+    {
+        return Ok(Metric::ProbeSlope(probe.to_string()));
+    }
     if let Some(probe) = name.strip_prefix("probe.") {
-        if !probe.is_empty()
-            && probe
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if is_probe_name(probe) {
             return Ok(Metric::Probe(probe.to_string()));
         }
         return Err(unknown());
@@ -159,6 +167,23 @@ fn parse_metric(name: &str) -> Result<Metric, Problem> {
         "service_time" => Ok(Metric::ServiceTime(stat)),
         _ => Err(unknown()),
     }
+}
+
+fn is_probe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `1MB/min`, `64KB/s` → bytes per minute.
+fn parse_bytes_per_min(text: &str) -> Result<f64, String> {
+    let (size, per) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a size per time"))?;
+    let bytes = units::parse_bytes(size.trim()).map_err(|e| e.to_string())?;
+    let per_sec = units::parse_rate(&format!("1/{}", per.trim())).map_err(|e| e.to_string())?;
+    Ok(bytes as f64 * per_sec * 60.0)
 }
 
 fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), Problem> {
@@ -210,6 +235,18 @@ fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), Problem> {
         Unit::Number if rest.ends_with('%') => {
             units::parse_percent(rest).map_err(|e| wrong_unit(format!("{metric}: {e}")))?
         }
+        Unit::BytesPerMin => parse_bytes_per_min(rest)
+            .map_err(|e| wrong_unit(format!("{metric} needs a size per time: {e}")))?,
+        Unit::PerMin => {
+            if !rest.contains('/') {
+                return Err(wrong_unit(format!(
+                    "{metric} needs a change per time, not `{rest}`"
+                )));
+            }
+            units::parse_rate(rest)
+                .map(|per_sec| per_sec * 60.0)
+                .map_err(|e| wrong_unit(format!("{metric}: {e}")))?
+        }
         Unit::Number => rest.parse::<f64>().map_err(|_| {
             wrong_unit(format!(
                 "{metric} needs a number or a percentage, not `{rest}`"
@@ -226,7 +263,9 @@ fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), Problem> {
                 || (limit == 0.0 && op == Op::Lt)
                 || (limit == 1.0 && op == Op::Gt)
         }
-        Unit::Millis | Unit::PerSec | Unit::Bytes => limit == 0.0 && op == Op::Lt,
+        Unit::Millis | Unit::PerSec | Unit::Bytes | Unit::BytesPerMin | Unit::PerMin => {
+            limit == 0.0 && op == Op::Lt
+        }
         Unit::Number => false,
     };
     if impossible {
@@ -254,6 +293,9 @@ fn example(metric: &Metric) -> &'static str {
         Metric::TargetRssMax => "< 50MB",
         Metric::TargetCpuMean => "< 5%",
         Metric::Probe(_) => "> 85%",
+        Metric::TargetRssSlope => "< 1MB/min",
+        Metric::TargetRssGrowth => "< 10MB",
+        Metric::ProbeSlope(_) => "< 10/min",
     }
 }
 
@@ -281,6 +323,9 @@ impl fmt::Display for Metric {
             Metric::TargetRssMax => f.write_str("target.rss.max"),
             Metric::TargetCpuMean => f.write_str("target.cpu.mean"),
             Metric::Probe(name) => write!(f, "probe.{name}"),
+            Metric::TargetRssSlope => f.write_str("target.rss.slope"),
+            Metric::TargetRssGrowth => f.write_str("target.rss.growth"),
+            Metric::ProbeSlope(name) => write!(f, "probe.{name}.slope"),
         }
     }
 }
@@ -354,5 +399,31 @@ mod tests {
         );
         let e = parse_slo("latncy.p99", "< 1ms").unwrap_err().to_string();
         assert!(e.contains("not a metric"), "{e}");
+    }
+
+    #[test]
+    fn trend_slos_parse_into_per_minute_limits() {
+        let s = parse_slo("target.rss.slope", "< 1MB/min").unwrap();
+        assert_eq!(s.metric, Metric::TargetRssSlope);
+        assert_eq!(s.request, None);
+        let mb = units::parse_bytes("1MB").unwrap() as f64;
+        assert!((s.limit - mb).abs() < 1e-6, "{}", s.limit);
+        let s = parse_slo("target.rss.slope", "<= 64KB/s").unwrap();
+        let kb64 = units::parse_bytes("64KB").unwrap() as f64;
+        assert!((s.limit - kb64 * 60.0).abs() < 1e-6, "{}", s.limit);
+        let s = parse_slo("target.rss.growth", "< 10MB").unwrap();
+        assert_eq!(s.metric, Metric::TargetRssGrowth);
+        let s = parse_slo("probe.sessions.slope", "< 5/min").unwrap();
+        assert_eq!(s.metric, Metric::ProbeSlope("sessions".into()));
+        assert_eq!(s.metric.to_string(), "probe.sessions.slope");
+        assert!((s.limit - 5.0).abs() < 1e-9);
+        let e = parse_slo("target.rss.slope", "< 1MB")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("write \"< 1MB/min\""), "{e}");
+        let e = parse_slo("probe.sessions.slope", "< 5")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("change per time"), "{e}");
     }
 }

@@ -223,6 +223,8 @@ pub fn build(spec: &Spec) -> RunResult {
                 observed: Some(obs),
                 unit: unit.into(),
                 pass,
+                interval: None,
+                inconclusive: None,
             }
         };
     let error_rate = overall.errors as f64 / overall.requests as f64;
