@@ -164,6 +164,10 @@ pub struct ServeArgs {
     /// `nexus_fault_burn_cpu` (`/api/services:2ms`), for profile-diff tests.
     #[arg(long, value_name = "ROUTE:DURATION")]
     pub burn_cpu: Option<String>,
+    /// Fault: every API request (or those whose path starts with ROUTE) leaks SIZE bytes
+    /// that are never freed (`64KB/request`, `/api/services:64KB/request`), for leak SLOs.
+    #[arg(long, value_name = "[ROUTE:]SIZE/request")]
+    pub leak: Option<String>,
     /// Serve HTTPS (ALPN h2 and http/1.1) with a certificate generated at start for
     /// 127.0.0.1, ::1 and localhost; the first stdout line is then `https://…`.
     #[arg(long, help_heading = "TLS")]

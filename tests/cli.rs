@@ -7,5 +7,7 @@
 mod exits;
 #[path = "cli/shipped.rs"]
 mod shipped;
+#[path = "cli/soak.rs"]
+mod soak;
 #[path = "cli/support.rs"]
 mod support;

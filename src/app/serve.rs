@@ -198,6 +198,11 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
                 .as_deref()
                 .map(crate::reference::BurnCpu::parse)
                 .transpose()?,
+            leak: args
+                .leak
+                .as_deref()
+                .map(crate::reference::Leak::parse)
+                .transpose()?,
         },
     })
 }

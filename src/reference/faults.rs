@@ -1,6 +1,7 @@
 //! The fault layer: one middleware over the API routes that adds latency, answers a fraction
 //! of requests with `500`, stalls every request during periodic windows and stretches the
-//! time spent on a request (injected latency and handler) by a slowdown factor.
+//! time spent on a request (injected latency and handler) by a slowdown factor; CPU burn
+//! and memory leak knobs for profile and leak tests.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +54,11 @@ async fn inject(State(state): State<Arc<FaultState>>, req: Request, next: Next) 
         && req.uri().path() == burn.route
     {
         std::hint::black_box(super::nexus_fault_burn_cpu(burn.duration));
+    }
+    if let Some(leak) = &faults.leak
+        && leak.applies_to(req.uri().path())
+    {
+        std::hint::black_box(super::nexus_fault_leak(leak.bytes));
     }
     let handled = Instant::now();
     let response = next.run(req).await;

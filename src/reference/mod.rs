@@ -14,6 +14,7 @@ mod burn;
 mod cache;
 mod error;
 mod faults;
+mod leak;
 mod mesh;
 mod ops;
 mod profile;
@@ -29,6 +30,7 @@ use tokio::sync::watch;
 
 pub use burn::{BurnCpu, BurnCpuError, nexus_fault_burn_cpu};
 pub use error::ApiError;
+pub use leak::{Leak, LeakError, nexus_fault_leak};
 pub use tls::{Identity, ServerTls, TlsError, TlsOptions};
 
 /// Which APIs the server exposes.
@@ -65,6 +67,8 @@ pub struct Faults {
     pub slowdown: f64,
     /// Requests to one route burn CPU in a named function first (`--burn-cpu`).
     pub burn_cpu: Option<BurnCpu>,
+    /// Requests (to one route prefix, or all) leak memory that is never freed (`--leak`).
+    pub leak: Option<Leak>,
 }
 
 impl Default for Faults {
@@ -75,6 +79,7 @@ impl Default for Faults {
             stall: None,
             slowdown: 1.0,
             burn_cpu: None,
+            leak: None,
         }
     }
 }
@@ -87,6 +92,7 @@ impl Faults {
             || self.stall.is_some()
             || self.slowdown > 1.0
             || self.burn_cpu.is_some()
+            || self.leak.is_some()
     }
 }
 
