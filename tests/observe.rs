@@ -288,3 +288,41 @@ fn a_target_crashing_mid_run_stops_the_run_and_keeps_the_result() {
         .unwrap();
     assert!(!alive(pid), "the target is still running");
 }
+
+/// `probe.<name>.slope`: the server's call counter grows by about 51 a second (50 requests
+/// and the probe's own read), about 3,060 a minute, over the steady state.
+#[test]
+fn probe_slope_is_judged_per_minute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = command_scenario(tmp.path(), free_port(), "PYTHONUNBUFFERED = \"1\"", "8s");
+    let out = tmp.path().join("out");
+    let o = run(
+        &scenario,
+        &out,
+        &[
+            "--quiet",
+            "--set",
+            "slo.probe.calls.slope=> 1000/min",
+            "--set",
+            "slo.target.rss.growth=< 100MB",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: RunResult = result::load(&run_dir(&out, "command").join("result.json")).unwrap();
+    let slope = r
+        .slos
+        .iter()
+        .find(|s| s.key == "probe.calls.slope")
+        .unwrap();
+    assert_eq!(slope.unit, "per_min");
+    let observed = slope.observed.unwrap();
+    assert!((2_000.0..4_000.0).contains(&observed), "{slope:?}");
+    let [low, high] = slope.interval.unwrap();
+    assert!(low <= observed && observed <= high, "{slope:?}");
+    let growth = r
+        .slos
+        .iter()
+        .find(|s| s.key == "target.rss.growth")
+        .unwrap();
+    assert!(growth.pass && growth.observed.is_some(), "{growth:?}");
+}
