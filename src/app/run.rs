@@ -70,7 +70,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     };
     let base_url = run_target.base_url.clone();
-    let target = match ResolvedTarget::resolve(&base_url) {
+    let target = match ResolvedTarget::resolve(&base_url, &plan, &run_target.trusted_ca) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");

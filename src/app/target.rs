@@ -17,6 +17,9 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 pub struct RunTarget {
     /// Base URL the load goes to.
     pub base_url: String,
+    /// Certificates trusted for this target beside the plan's roots (the embedded
+    /// target's generated CA under `--tls`).
+    pub trusted_ca: Vec<rustls::pki_types::CertificateDer<'static>>,
     launched: Option<(Launched, Vec<String>, Instant)>,
 }
 
@@ -41,6 +44,7 @@ impl RunTarget {
             (TargetBase::Url(url), None) => {
                 return Ok(RunTarget {
                     base_url: url.clone(),
+                    trusted_ca: Vec::new(),
                     launched: None,
                 });
             }
@@ -70,6 +74,7 @@ impl RunTarget {
         launched.start_sampling(SAMPLE_EVERY);
         Ok(RunTarget {
             base_url,
+            trusted_ca: Vec::new(),
             launched: Some((launched, command, sampling_since)),
         })
     }

@@ -7,6 +7,7 @@
 
 mod slo;
 pub mod template;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -141,8 +142,10 @@ pub struct Target {
     pub headers: Vec<(HeaderName, Template)>,
     /// Speak HTTP/2 (prior knowledge, h2c) instead of HTTP/1.1.
     pub http2: bool,
-    /// Time allowed to open a TCP connection.
+    /// Time allowed to open a connection (TCP connect and TLS handshake together).
     pub connect_timeout: Duration,
+    /// TLS client settings (`https://`, `wss://`), from `[target.tls]`.
+    pub tls: tls::TlsSettings,
 }
 
 /// Where requests go.

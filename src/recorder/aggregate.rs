@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ErrorKind, Window};
+use super::{ErrorKind, Phases, Window};
 use crate::result::{Hist, new_histogram};
 
 /// Measured-period totals of one request name.
@@ -21,6 +21,8 @@ pub struct EndpointAgg {
     pub status: BTreeMap<u16, u64>,
     /// Failures by kind, indexed by `ErrorKind as usize`.
     pub kinds: [u64; ErrorKind::COUNT],
+    /// Connections opened: connect and TLS handshake times, protocols.
+    pub phases: Phases,
 }
 
 impl Default for EndpointAgg {
@@ -33,6 +35,7 @@ impl Default for EndpointAgg {
             errors: 0,
             status: BTreeMap::new(),
             kinds: [0; ErrorKind::COUNT],
+            phases: Phases::default(),
         }
     }
 }
@@ -50,6 +53,7 @@ impl EndpointAgg {
         for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
             *a += b;
         }
+        self.phases.add(&o.phases);
     }
 }
 
@@ -153,10 +157,12 @@ impl Aggregate {
             s.latency.add(&part.latency).expect("same bounds");
             s.requests += part.requests;
             s.errors += part.errors;
+            let total = &mut self.endpoints[id];
+            // Connections open mostly at the start: their phases count warm-up included.
+            total.phases.add(&part.phases);
             if w.warmup {
                 continue;
             }
-            let total = &mut self.endpoints[id];
             total.latency.add(&part.latency).expect("same bounds");
             total.service.add(&part.service).expect("same bounds");
             total.requests += part.requests;

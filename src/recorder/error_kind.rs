@@ -11,6 +11,9 @@ pub enum ErrorKind {
     ConnectTimeout,
     /// Any other failure to connect.
     ConnectError,
+    /// The TLS handshake failed (unknown issuer, expired, name mismatch, no common protocol,
+    /// an alert from the server); the error samples keep the reason.
+    TlsHandshake,
     /// No complete response within the request's `timeout`.
     RequestTimeout,
     /// The connection was reset or closed mid-request.
@@ -33,13 +36,14 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Number of kinds.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 13;
 
     /// Every kind, in order.
     pub const ALL: [ErrorKind; Self::COUNT] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
+        ErrorKind::TlsHandshake,
         ErrorKind::RequestTimeout,
         ErrorKind::ConnectionReset,
         ErrorKind::Protocol,
@@ -57,6 +61,7 @@ impl ErrorKind {
             ErrorKind::ConnectRefused => "connect_refused",
             ErrorKind::ConnectTimeout => "connect_timeout",
             ErrorKind::ConnectError => "connect_error",
+            ErrorKind::TlsHandshake => "tls_handshake",
             ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::ConnectionReset => "connection_reset",
             ErrorKind::Protocol => "protocol",

@@ -5,6 +5,7 @@
 
 mod aggregate;
 mod error_kind;
+mod phases;
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use crate::result::{Hist, new_histogram};
 
 pub use aggregate::{Aggregate, EndpointAgg, SecondAgg};
 pub use error_kind::ErrorKind;
+pub use phases::Phases;
 
 /// Largest value recorded, in µs (one hour); longer latencies are clamped to it.
 use crate::result::MAX_US;
@@ -70,6 +72,8 @@ pub struct WindowEndpoint {
     pub status: Vec<(u16, u64)>,
     /// Failures by kind, indexed by `ErrorKind as usize`.
     pub kinds: [u64; ErrorKind::COUNT],
+    /// Connections opened: connect and TLS handshake times, protocols.
+    pub phases: Phases,
 }
 
 impl WindowEndpoint {
@@ -81,6 +85,7 @@ impl WindowEndpoint {
             errors: 0,
             status: Vec::new(),
             kinds: [0; ErrorKind::COUNT],
+            phases: Phases::default(),
         }
     }
 }
@@ -186,6 +191,15 @@ impl WorkerRecorder {
             ep.errors += 1;
             ep.kinds[kind as usize] += 1;
         }
+    }
+
+    /// Records a connection request `request` opened: its TCP connect time, TLS handshake
+    /// time (TLS only) and whether it speaks HTTP/2.
+    pub fn opened(&mut self, request: usize, opened: &crate::engine::transport::Opened) {
+        self.roll(Instant::now());
+        let ep = self.current.endpoints[request].get_or_insert_with(WindowEndpoint::new);
+        ep.phases
+            .record(us(opened.connect), opened.tls.map(us), opened.h2);
     }
 
     /// Keeps an error message as a sample (bounded; only the first few distinct ones).

@@ -181,6 +181,7 @@ fn target(ctx: &mut Ctx<'_>, t: &RawTarget) -> Target {
             t.connect_timeout.as_ref(),
             Duration::from_secs(2),
         ),
+        tls: Default::default(),
     }
 }
 

@@ -54,6 +54,7 @@ pub fn plan(
             headers: vec![],
             http2: false,
             connect_timeout: Duration::from_secs(1),
+            tls: Default::default(),
         },
         load: Load {
             model,
@@ -81,7 +82,7 @@ pub fn run(plan: Plan, threads: usize) -> RunResult {
     let TargetBase::Url(url) = &plan.target.base else {
         panic!("url target")
     };
-    let target = ResolvedTarget::resolve(url).unwrap();
+    let target = ResolvedTarget::resolve(url, &plan, &[]).unwrap();
     let clock = Clock::start(plan.load.warmup);
     let (tx, rx) = std::sync::mpsc::channel();
     let shared = Arc::new(Shared::new(plan.clone(), target));

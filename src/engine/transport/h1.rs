@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use super::http::{Failure, Response};
+use super::failure::{Failure, Response};
+use super::stream::Stream;
 use crate::recorder::ErrorKind;
 
 /// Most response-head bytes accepted before the response is called malformed.
@@ -28,7 +28,7 @@ const IDLE_CHECK: Duration = Duration::from_millis(10);
 
 /// One HTTP/1.1 client connection.
 pub struct H1Conn {
-    stream: TcpStream,
+    stream: Stream,
     rbuf: BytesMut,
     usable: bool,
     last_used: Instant,
@@ -63,8 +63,8 @@ struct Head {
 }
 
 impl H1Conn {
-    /// Wraps a connected stream.
-    pub fn new(stream: TcpStream) -> Self {
+    /// Wraps a connected stream (TCP or TLS).
+    pub fn new(stream: Stream) -> Self {
         H1Conn {
             stream,
             rbuf: BytesMut::with_capacity(8 * 1024),
@@ -123,15 +123,10 @@ impl H1Conn {
         })
     }
 
-    /// True when the peer has closed (or reset) the connection; never waits.
+    /// True when the peer has closed (or reset) the connection; never waits. Unsolicited
+    /// bytes on an idle connection count as closed: it cannot carry a clean exchange.
     fn peer_closed(&mut self) -> bool {
-        let mut probe = [0u8; 1];
-        match self.stream.try_read(&mut probe) {
-            Ok(0) => true,
-            // Unsolicited bytes on an idle connection: it cannot carry a clean exchange.
-            Ok(_) => true,
-            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
-        }
+        self.stream.peer_closed()
     }
 
     /// Reads more bytes into the buffer; end of stream is an error.
@@ -369,6 +364,12 @@ fn too_large(max: usize) -> Failure {
 
 fn io_failure(e: &std::io::Error, context: &str, status: Option<u16>) -> Failure {
     use std::io::ErrorKind as Io;
+    if let Some(reason) = super::tls::tls_reason(e) {
+        return Failure {
+            status,
+            ..Failure::new(ErrorKind::TlsHandshake, format!("{context}: TLS: {reason}"))
+        };
+    }
     let kind = match e.kind() {
         Io::ConnectionReset | Io::BrokenPipe | Io::ConnectionAborted | Io::UnexpectedEof => {
             ErrorKind::ConnectionReset
@@ -449,8 +450,8 @@ mod tests {
             b"HTTP/1.1 200 OK\r\n\r\nuntil the end",
         ])
         .await;
-        let stream = TcpStream::connect(addr).await.unwrap();
-        let mut c = H1Conn::new(stream);
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut c = H1Conn::new(Stream::Tcp(stream));
         let want = Want {
             head_request: false,
             body: true,

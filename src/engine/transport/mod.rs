@@ -1,96 +1,47 @@
-//! The HTTP executor: connections (HTTP/1.1 keep-alive or HTTP/2 prior knowledge) over real
-//! sockets, one request at a time per connection, with every failure classified into an
-//! [`ErrorKind`] instead of raised. HTTP/1.1 goes through the lean [`super::h1`] client;
-//! HTTP/2 through hyper.
+//! The transport seam: connecting (TCP, then TLS when the endpoint asks for it) and the
+//! protocol clients written against the one connected [`Stream`] type.
+//!
+//! ```text
+//! Endpoint ──connect──► Stream (Tcp | Tls) ──► h1::H1Conn   HTTP/1.1, the lean hot path
+//!                          │   (ALPN / config) ──► h2::H2Conn   HTTP/2 (hyper)
+//!                          └────────────────────► ws::Ws       WebSocket (tokio-tungstenite)
+//! ```
+//!
+//! Every failure comes back as a classified [`Failure`] (data, never a panic), and every
+//! connection opened reports its [`Opened`] phases: TCP connect time, TLS handshake time and
+//! the protocol it speaks.
+//!
+//! **Adding a protocol** (say gRPC): one new file here with a client over [`Stream`] (and a
+//! [`Conn`] variant if it shares the HTTP request path, or its own `connect` like [`ws`]),
+//! plus its scenario keys (`scenario/` → a `plan::Action` variant) and the arm in
+//! `engine/user.rs` that runs that action. Plain HTTP stays statically dispatched: `Stream`
+//! and `Conn` are enums, not trait objects.
+
+mod failure;
+pub mod h1;
+pub mod h2;
+mod stream;
+pub mod tls;
+pub mod ws;
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use http::Request;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
+pub use failure::{Failure, Response};
+pub use stream::{Stream, tcp_connect};
+pub use tls::TlsClients;
 
-use super::h1::H1Conn;
+use h1::H1Conn;
+use h2::H2Conn;
+
 use crate::recorder::ErrorKind;
 
-/// A failed request: its kind and a message for the error samples.
-#[derive(Debug)]
-pub struct Failure {
-    /// Classification.
-    pub kind: ErrorKind,
-    /// Human-readable detail (untrusted: may quote the target).
-    pub message: String,
-    /// The status, when a response head arrived.
-    pub status: Option<u16>,
-}
-
-impl Failure {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Failure {
-            kind,
-            message: message.into(),
-            status: None,
-        }
-    }
-}
-
-/// A response that arrived in full (or was cut off at the size limit, which is a failure).
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Response headers.
-    pub headers: http::HeaderMap,
-    /// The body, when the caller asked to keep it.
-    pub body: Option<Bytes>,
-}
-
-/// One client connection.
+/// One client connection for HTTP requests.
 pub enum Conn {
     /// HTTP/1.1: requests go out as prepared bytes.
     H1(H1Conn),
-    /// HTTP/2 (prior knowledge), driven by hyper in a spawned task.
-    H2(http2::SendRequest<Full<Bytes>>),
-}
-
-/// Opens a TCP connection (no delay) to `addr`, classifying failures.
-pub async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Failure> {
-    let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Err(_) => {
-            return Err(Failure::new(
-                ErrorKind::ConnectTimeout,
-                format!("connect to {addr} timed out"),
-            ));
-        }
-        Ok(Err(e)) => {
-            let kind = if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                ErrorKind::ConnectRefused
-            } else {
-                ErrorKind::ConnectError
-            };
-            return Err(Failure::new(kind, format!("connect to {addr}: {e}")));
-        }
-        Ok(Ok(s)) => s,
-    };
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
-}
-
-/// Opens an HTTP connection to `addr`.
-pub async fn connect(addr: SocketAddr, http2: bool, timeout: Duration) -> Result<Conn, Failure> {
-    let stream = tcp_connect(addr, timeout).await?;
-    if !http2 {
-        return Ok(Conn::H1(H1Conn::new(stream)));
-    }
-    let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-        .await
-        .map_err(|e| classify(&e, "HTTP/2 handshake"))?;
-    tokio::task::spawn_local(async move {
-        let _ = conn.await;
-    });
-    Ok(Conn::H2(sender))
+    /// HTTP/2 (prior knowledge, or `h2` by ALPN), driven by hyper in a spawned task.
+    H2(H2Conn),
 }
 
 impl Conn {
@@ -101,103 +52,79 @@ impl Conn {
             Conn::H2(s) => !s.is_closed(),
         }
     }
+}
 
-    /// Sends `req` over HTTP/2 and reads the whole response, keeping the body only if
-    /// `keep_body`. A body larger than `max_body` fails with `body_too_large`.
-    pub async fn send_h2(
-        &mut self,
-        req: Request<Full<Bytes>>,
-        keep_body: bool,
-        max_body: usize,
-    ) -> Result<Response, Failure> {
-        let Conn::H2(s) = self else {
-            return Err(Failure::new(ErrorKind::Other, "not an HTTP/2 connection"));
+/// Where a connection goes and how it is secured.
+#[derive(Clone, Copy)]
+pub struct Endpoint<'a> {
+    /// The socket address.
+    pub addr: SocketAddr,
+    /// TLS clients and the host name (SNI) when the scheme is `https`/`wss`.
+    pub tls: Option<(&'a TlsClients, &'a str)>,
+    /// Bound on TCP connect and TLS handshake together.
+    pub timeout: Duration,
+}
+
+/// The phases of opening a connection (k6's `http_req_connecting` / `_tls_handshaking`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    /// TCP connect time.
+    pub connect: Duration,
+    /// TLS handshake time, for TLS connections.
+    pub tls: Option<Duration>,
+    /// Whether the connection speaks HTTP/2.
+    pub h2: bool,
+}
+
+impl Endpoint<'_> {
+    /// Opens a stream: TCP, then TLS if asked; `usage` picks the ALPN list. Returns the
+    /// stream, its phases (`h2`: ALPN chose it), all within `timeout`.
+    pub async fn open(&self, usage: tls::Use) -> Result<(Stream, Opened), Failure> {
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let tcp = tcp_connect(self.addr, self.timeout).await?;
+        let connected = Instant::now();
+        let mut opened = Opened {
+            connect: connected - start,
+            tls: None,
+            h2: false,
         };
-        s.ready().await.map_err(|e| classify(&e, "connection"))?;
-        let resp = s
-            .send_request(req)
-            .await
-            .map_err(|e| classify(&e, "request"))?;
-        let status = resp.status().as_u16();
-        let (parts, mut body) = resp.into_parts();
-        let mut kept = BytesMut::new();
-        let mut size = 0usize;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| Failure {
-                status: Some(status),
-                ..classify(&e, "response body")
-            })?;
-            if let Ok(data) = frame.into_data() {
-                size += data.len();
-                if size > max_body {
-                    return Err(Failure {
-                        kind: ErrorKind::BodyTooLarge,
-                        message: format!("response body over {max_body} bytes"),
-                        status: Some(status),
-                    });
+        let Some((clients, host)) = self.tls else {
+            return Ok((Stream::Tcp(tcp), opened));
+        };
+        let name = clients.server_name(host)?;
+        let tls =
+            match tokio::time::timeout_at(deadline.into(), clients.handshake(tcp, name, usage))
+                .await
+            {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(Failure::new(
+                        ErrorKind::ConnectTimeout,
+                        format!(
+                            "no TLS handshake from {} within {:?}",
+                            self.addr, self.timeout
+                        ),
+                    ));
                 }
-                if keep_body {
-                    kept.extend_from_slice(&data);
-                }
-            }
-        }
-        Ok(Response {
-            status,
-            headers: parts.headers,
-            body: keep_body.then(|| kept.freeze()),
-        })
+            };
+        opened.tls = Some(connected.elapsed());
+        opened.h2 = tls::negotiated_h2(&tls);
+        Ok((Stream::Tls(Box::new(tls)), opened))
     }
-}
 
-/// Maps a hyper error to an error kind.
-fn classify(e: &hyper::Error, context: &str) -> Failure {
-    let kind = if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
-        ErrorKind::Protocol
-    } else if e.is_incomplete_message()
-        || e.is_canceled()
-        || e.is_closed()
-        || e.is_body_write_aborted()
-    {
-        ErrorKind::ConnectionReset
-    } else if e.is_timeout() {
-        ErrorKind::RequestTimeout
-    } else {
-        match io_source(e).map(std::io::Error::kind) {
-            Some(
-                std::io::ErrorKind::ConnectionReset
-                | std::io::ErrorKind::BrokenPipe
-                | std::io::ErrorKind::ConnectionAborted
-                | std::io::ErrorKind::UnexpectedEof,
-            ) => ErrorKind::ConnectionReset,
-            _ if is_h2_protocol(e) => ErrorKind::Protocol,
-            _ => ErrorKind::Other,
+    /// Opens an HTTP connection: HTTP/2 when ALPN chose `h2`, or with prior knowledge when
+    /// `h2_prior` and the connection is plain TCP; HTTP/1.1 otherwise.
+    pub async fn connect(&self, h2_prior: bool) -> Result<(Conn, Opened), Failure> {
+        let (stream, mut opened) = self.open(tls::Use::Http).await?;
+        let h2 = match stream {
+            Stream::Tcp(_) => h2_prior,
+            Stream::Tls(_) => opened.h2,
+        };
+        opened.h2 = h2;
+        if !h2 {
+            return Ok((Conn::H1(H1Conn::new(stream)), opened));
         }
-    };
-    Failure::new(kind, format!("{context}: {}", chain(e)))
-}
-
-fn io_source(e: &hyper::Error) -> Option<&std::io::Error> {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io);
-        }
-        src = s.source();
+        Ok((Conn::H2(h2::handshake(stream).await?), opened))
     }
-    None
-}
-
-fn is_h2_protocol(e: &hyper::Error) -> bool {
-    chain(e).contains("protocol") || chain(e).contains("frame")
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }

@@ -1,39 +1,40 @@
-//! The WebSocket executor: round trips on a user's kept-open WebSocket, and held
-//! connections that count what they receive.
-
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+//! The WebSocket client (tokio-tungstenite) over a [`Stream`]: `ws://` on TCP, `wss://` on
+//! TLS (ALPN `http/1.1`, as the upgrade is an HTTP/1.1 exchange). Round trips on a kept-open
+//! socket; held sockets are driven by `engine::hold`.
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::Worker;
-use super::http::{Failure, tcp_connect};
-use super::user::User;
-use crate::plan::{Action, RequestId};
-use crate::recorder::{ErrorKind, Sample};
+use super::failure::Failure;
+use super::stream::Stream;
+use super::{Endpoint, Opened, tls};
+use crate::recorder::ErrorKind;
 
 /// An open client WebSocket.
-pub type Ws = WebSocketStream<TcpStream>;
+pub type Ws = WebSocketStream<Stream>;
 
-/// Opens a WebSocket to `ws://{authority}{path}` over a new connection to `addr`.
+/// Opens a WebSocket to `ws[s]://{authority}{path}` over a new connection to `endpoint`.
 pub async fn connect(
-    addr: SocketAddr,
+    endpoint: &Endpoint<'_>,
     authority: &str,
     path: &str,
-    timeout: Duration,
-) -> Result<Ws, Failure> {
-    let stream = tcp_connect(addr, timeout).await?;
-    let url = format!("ws://{authority}{path}");
-    match tokio::time::timeout(timeout, tokio_tungstenite::client_async(url, stream)).await {
+) -> Result<(Ws, Opened), Failure> {
+    let (stream, opened) = endpoint.open(tls::Use::WebSocket).await?;
+    let scheme = if endpoint.tls.is_some() { "wss" } else { "ws" };
+    let url = format!("{scheme}://{authority}{path}");
+    match tokio::time::timeout(
+        endpoint.timeout,
+        tokio_tungstenite::client_async(url, stream),
+    )
+    .await
+    {
         Err(_) => Err(Failure::new(
             ErrorKind::ConnectTimeout,
             "WebSocket handshake timed out",
         )),
         Ok(Err(e)) => Err(classify(e)),
-        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Ok((ws, _))) => Ok((ws, opened)),
     }
 }
 
@@ -71,7 +72,8 @@ pub async fn round_trip(
     }
 }
 
-fn classify(e: tungstenite::Error) -> Failure {
+/// Maps a WebSocket error to an error kind.
+pub fn classify(e: tungstenite::Error) -> Failure {
     use tungstenite::Error as E;
     match e {
         E::Http(resp) => Failure {
@@ -79,6 +81,13 @@ fn classify(e: tungstenite::Error) -> Failure {
             message: format!("WebSocket upgrade refused with status {}", resp.status()),
             status: Some(resp.status().as_u16()),
         },
+        E::Io(io) if tls::tls_reason(&io).is_some() => Failure::new(
+            ErrorKind::TlsHandshake,
+            format!(
+                "WebSocket: TLS: {}",
+                tls::tls_reason(&io).unwrap_or_default()
+            ),
+        ),
         E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             Failure::new(ErrorKind::ConnectRefused, format!("WebSocket: {io}"))
         }
@@ -89,99 +98,5 @@ fn classify(e: tungstenite::Error) -> Failure {
         E::Protocol(p) => Failure::new(ErrorKind::Protocol, format!("WebSocket protocol: {p}")),
         E::Capacity(c) => Failure::new(ErrorKind::BodyTooLarge, format!("WebSocket message: {c}")),
         other => Failure::new(ErrorKind::Other, format!("WebSocket: {other}")),
-    }
-}
-
-/// Holds one WebSocket for request `id` until the end of the run, reconnecting after a
-/// disconnect. Each message received is a sample whose latency is the gap since the
-/// previous message (or since the connection opened).
-pub(crate) async fn hold(w: &Worker, id: RequestId, user_id: u64) {
-    let shared = &w.ctx.shared;
-    let Action::WsHold(spec) = &shared.plan.requests[id].action else {
-        return;
-    };
-    let mut user = User::new(user_id, shared);
-    let path = user.render_path(shared, &spec.path);
-    let timeout = shared.plan.target.connect_timeout;
-    while w.open() {
-        let opened = Instant::now();
-        let mut ws =
-            match connect(shared.target.addr, &shared.target.authority, &path, timeout).await {
-                Ok(ws) => ws,
-                Err(f) => {
-                    record(w, id, opened, Some(f));
-                    w.sleep_until(Instant::now() + Duration::from_millis(100))
-                        .await;
-                    continue;
-                }
-            };
-        let mut last = opened;
-        // Created before the loop, so a close notified while a message is being handled is
-        // not missed.
-        let closing = w.ctx.closing.notified();
-        tokio::pin!(closing);
-        if !w.open() {
-            let _ = ws.close(None).await;
-            return;
-        }
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = &mut closing => None,
-                next = ws.next() => Some(next),
-            };
-            let Some(next) = next.filter(|_| w.open()) else {
-                let _ = ws.close(None).await;
-                return;
-            };
-            match next {
-                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
-                    record(w, id, last, None);
-                    last = Instant::now();
-                }
-                Some(Ok(Message::Close(_))) | None => {
-                    record(
-                        w,
-                        id,
-                        last,
-                        Some(Failure::new(
-                            ErrorKind::Disconnected,
-                            "the server closed the WebSocket",
-                        )),
-                    );
-                    break;
-                }
-                Some(Err(e)) => {
-                    let f = classify(e);
-                    record(
-                        w,
-                        id,
-                        last,
-                        Some(Failure {
-                            kind: ErrorKind::Disconnected,
-                            ..f
-                        }),
-                    );
-                    break;
-                }
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-}
-
-fn record(w: &Worker, id: RequestId, since: Instant, failure: Option<Failure>) {
-    let end = Instant::now();
-    let mut rec = w.ctx.recorder.borrow_mut();
-    rec.record(Sample {
-        request: id,
-        latency: end - since,
-        service: end - since,
-        status: None,
-        error: failure.as_ref().map(|f| f.kind),
-        end,
-    });
-    if let Some(f) = failure {
-        rec.sample_error(id, f.kind, || f.message);
     }
 }
