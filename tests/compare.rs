@@ -66,6 +66,7 @@ fn endpoint(name: &str, requests: u64, errors: u64, secs: f64, h: &Hist) -> Endp
             latency_us: EncodedHistogram::encode(h),
             service_time_us: EncodedHistogram::encode(h),
         },
+        connections: None,
     }
 }
 

@@ -42,7 +42,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         duration: args.duration.clone(),
     };
     let plan = match scenario::load(&args.scenario, &overrides) {
-        Ok(plan) => Arc::new(plan),
+        Ok(mut plan) => {
+            plan.target.tls.insecure |= args.insecure;
+            Arc::new(plan)
+        }
         Err(errors) => {
             eprint!("{errors}");
             return Ok(Outcome::Invalid);
@@ -305,6 +308,9 @@ fn drive(
             0,
             format!("{TARGET_EXITED} ({how}); the results cover the time before"),
         );
+    }
+    if plan.target.tls.insecure {
+        warnings.insert(0, crate::result::INSECURE_WARNING.into());
     }
     let mut result = result::build(
         plan,

@@ -70,6 +70,17 @@ pub fn render(input: &ReportInput) -> String {
         esc(&r.scenario.target),
         format::verdict(r.verdict)
     );
+    if r.warnings
+        .iter()
+        .any(|w| w == crate::result::INSECURE_WARNING)
+    {
+        // Inside the suite, after its properties: CI tools show system-out with the suite.
+        let _ = writeln!(
+            out,
+            "  <system-out>warning: {}</system-out>",
+            esc(crate::result::INSECURE_WARNING)
+        );
+    }
     let suite = esc(&r.scenario.name);
     for (class, name, failure, details) in &cases {
         let _ = write!(

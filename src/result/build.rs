@@ -171,6 +171,7 @@ fn endpoint_stats(
             latency_us: EncodedHistogram::encode(&e.latency),
             service_time_us: EncodedHistogram::encode(&e.service),
         },
+        connections: super::ConnectionStats::of(&e.phases),
     }
 }
 

@@ -7,6 +7,7 @@
 //! (HdrHistogram V2, deflate-compressed, base64), so results merge and compare exactly.
 
 mod build;
+mod connections;
 mod histogram;
 mod io;
 mod merge;
@@ -17,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use build::{RunMeta, build, target_label};
+pub use connections::ConnectionStats;
 pub use histogram::{EncodedHistogram, Hist, MAX_US, new_histogram};
 pub use io::{ResultIoError, load, save_atomic};
 pub use merge::{MergeError, merge};
@@ -25,8 +27,13 @@ pub use merge::{MergeError, merge};
 /// misread; readers refuse versions they do not know.
 ///
 /// History: 1 — the run itself; 2 — adds `target_process`, `generator`, `probes` and
-/// `profiles` (version 1 files still load, with those empty).
-pub const SCHEMA_VERSION: u32 = 2;
+/// `profiles` (version 1 files still load, with those empty); 3 — adds per-request
+/// `connections` (connect and TLS handshake phases, protocols) and the `tls_handshake`
+/// error kind (versions 1 and 2 still load, without connections).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The warning every output of a run without TLS certificate verification carries.
+pub const INSECURE_WARNING: &str = "TLS certificate verification was OFF (--insecure or target.tls.insecure): the target's identity was not checked";
 
 /// One run (or the merge of several runs of the same scenario).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -322,6 +329,10 @@ pub struct EndpointStats {
     pub service_time_ms: Summary,
     /// The full distributions.
     pub histograms: Histograms,
+    /// Connections this request opened: protocols, connect and TLS handshake times
+    /// (absent when it opened none, and in files before version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionStats>,
 }
 
 /// Serialized distributions, in microseconds.

@@ -75,6 +75,7 @@ mod overrides;
 pub mod raw;
 mod request;
 mod slo;
+pub mod tls;
 
 use std::path::Path;
 

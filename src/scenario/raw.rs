@@ -200,9 +200,13 @@ pub struct RawTarget {
     /// Headers sent with every request (templates without variables; `${ENV}` allowed).
     #[serde(default)]
     pub headers: SpMap<Sp<String>>,
-    /// Speak HTTP/2 with prior knowledge (h2c). Default false.
+    /// HTTP/2: true (h2c with prior knowledge on http://, h2 by ALPN on https://), false
+    /// (default), or "auto" (h2 by ALPN on https://, falling back to HTTP/1.1).
     #[serde(default)]
-    pub http2: bool,
+    pub http2: Option<Sp<super::tls::RawHttp2>>,
+    /// TLS client settings for https:// and wss://.
+    #[serde(default)]
+    pub tls: Option<super::tls::RawTls>,
     /// Time allowed to connect. Default "2s".
     #[serde(default)]
     pub connect_timeout: Option<Sp<String>>,

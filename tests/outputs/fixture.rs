@@ -111,6 +111,7 @@ impl Acc {
                 latency_us: EncodedHistogram::encode(&self.lat),
                 service_time_us: EncodedHistogram::encode(&self.svc),
             },
+            connections: None,
         }
     }
 }
