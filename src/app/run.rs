@@ -80,6 +80,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
+    // Probes and profile fetches of an https:// target trust what the load trusts.
+    crate::fetch::set_tls(target.tls_clients.http1_config());
     if let Err(e) = rt.block_on(reachable(&target, plan.target.connect_timeout)) {
         eprintln!("error: target {base_url} is unreachable: {e}");
         return Ok(Outcome::Invalid);

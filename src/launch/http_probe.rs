@@ -21,6 +21,14 @@ pub(crate) async fn get_status(url: &str, timeout: Duration) -> Result<u16, Stri
 
 async fn get_status_inner(url: &str) -> Result<u16, String> {
     let uri: Uri = url.parse().map_err(|e| format!("bad URL `{url}`: {e}"))?;
+    if uri.scheme_str() == Some("https") {
+        // TLS with the run's trust settings (installed by the caller) through the shared GET.
+        return match crate::fetch::get(url, 64 * 1024).await {
+            Ok(_) => Ok(200),
+            Err(crate::fetch::GetError::Status(status, _)) => Ok(status),
+            Err(crate::fetch::GetError::BadUrl(e) | crate::fetch::GetError::Fetch(e)) => Err(e),
+        };
+    }
     if uri.scheme_str() != Some("http") {
         return Err(format!("`{url}` is not an http:// URL"));
     }

@@ -20,6 +20,7 @@ use crate::recorder::ErrorKind;
 pub struct TlsClients {
     http: TlsConnector,
     ws: TlsConnector,
+    http1: Arc<ClientConfig>,
     /// SNI override from the settings.
     server_name: Option<ServerName<'static>>,
 }
@@ -57,11 +58,18 @@ impl TlsClients {
             ),
             None => None,
         };
+        let ws = Arc::new(ws);
         Ok(TlsClients {
             http: TlsConnector::from(Arc::new(http)),
-            ws: TlsConnector::from(Arc::<ClientConfig>::new(ws)),
+            ws: TlsConnector::from(ws.clone()),
+            http1: ws,
             server_name,
         })
+    }
+
+    /// The configuration offering only `http/1.1` (probes, profile fetches, readiness).
+    pub fn http1_config(&self) -> Arc<ClientConfig> {
+        self.http1.clone()
     }
 
     /// The name sent as SNI and verified: the override, or `host` (a DNS name or an IP).
