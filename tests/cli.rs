@@ -9,3 +9,7 @@ mod exits;
 mod shipped;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "cli/tls.rs"]
+mod tls;
+#[path = "support/tls/mod.rs"]
+mod tls_support;

@@ -1,0 +1,342 @@
+//! HTTPS end to end through the real binary: `nexus-bench run` against `nexus-bench serve
+//! --tls` (HTTP/1.1 and HTTP/2 by ALPN, phases and protocols recorded, wrong CA, `--insecure`,
+//! mTLS), hostile TLS peers (silent, garbage, expired, wrong name) and every shipped scenario
+//! over HTTPS with its SLO verdict.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{BIN, load_lock, result_json, run, run_dir};
+use crate::tls_support::pki::Pki;
+
+/// `nexus-bench serve` with `args` on a free loopback port; killed on drop.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nexus-bench serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the served URL");
+        let url = line.trim().to_string();
+        assert!(url.starts_with("https://"), "served URL: {url:?}");
+        Served { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes a scenario for `url` (a closed model of `users` for `secs`), with `target` lines
+/// (TOML inside `[target]`, before `[target.tls]`) and `tls` lines, asking for error rate
+/// under 1 %.
+fn scenario(dir: &Path, url: &str, users: u32, secs: u32, target: &str, tls: &str) -> String {
+    let text = format!(
+        "name = \"tls\"\n\n[target]\nbase_url = \"{url}\"\nconnect_timeout = \"1s\"\n{target}\n\
+         [target.tls]\n{tls}\n\n[load]\nmodel = \"closed\"\nusers = {users}\nduration = \"{secs}s\"\n\n\
+         [[requests]]\nname = \"health\"\npath = \"/healthz\"\ntimeout = \"2s\"\n\n\
+         [slo]\n\"error_rate\" = \"< 1%\"\n"
+    );
+    let path = dir.join("tls.toml");
+    std::fs::write(&path, text).expect("write the scenario");
+    path.to_string_lossy().into_owned()
+}
+
+/// Runs the scenario; returns (exit code, result.json, stderr, the run folder).
+fn run_it(dir: &Path, scenario: &str, extra: &[&str]) -> (i32, Value, String, std::path::PathBuf) {
+    let out = dir.join("out");
+    let mut args = vec!["run", scenario, "--out", out.to_str().expect("UTF-8")];
+    args.extend_from_slice(extra);
+    let done = run(&args, Duration::from_secs(40));
+    let run = run_dir(&out, "tls");
+    let result = result_json(&run);
+    std::fs::remove_dir_all(&out).expect("clear the output for the next run");
+    (done.code(), result, done.stderr, run)
+}
+
+fn endpoint(result: &Value) -> &Value {
+    &result["endpoints"][0]
+}
+
+/// Every request failed with `kind`, and the error samples carry `reason`.
+fn all_failed_with(result: &Value, kind: &str, reason: &str) {
+    let e = endpoint(result);
+    let requests = e["requests"].as_u64().expect("requests");
+    assert!(requests > 0, "some attempts were made");
+    assert_eq!(e["errors"].as_u64(), Some(requests), "every attempt failed");
+    assert_eq!(
+        e["error_kinds"][kind].as_u64(),
+        Some(requests),
+        "all {kind}: {}",
+        e["error_kinds"]
+    );
+    let samples = result["error_samples"].as_array().expect("samples");
+    assert!(
+        samples
+            .iter()
+            .any(|s| s["kind"] == kind && s["message"].as_str().unwrap_or("").contains(reason)),
+        "a {kind} sample says {reason:?}: {samples:?}"
+    );
+}
+
+#[test]
+fn https_over_http1_and_h2_by_alpn_records_handshakes_and_protocols() {
+    let _serial = load_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("ca.pem");
+    let served = Served::start(&["--tls", "--tls-cert-out", ca.to_str().expect("UTF-8")]);
+    for (http2, h1, h2) in [("false", 4, 0), ("\"auto\"", 0, 4), ("true", 0, 4)] {
+        let s = scenario(
+            dir.path(),
+            &served.url,
+            4,
+            2,
+            &format!("http2 = {http2}"),
+            "ca = \"ca.pem\"",
+        );
+        let (code, result, stderr, _) = run_it(dir.path(), &s, &["--threads", "2"]);
+        assert_eq!(code, 0, "http2 = {http2}: {stderr}");
+        assert_eq!(result["schema_version"], 3);
+        let e = endpoint(&result);
+        let requests = e["requests"].as_u64().expect("requests");
+        assert!(requests > 100, "http2 = {http2}: {requests} requests");
+        assert_eq!(e["errors"], 0);
+        assert_eq!(
+            e["status"]["200"].as_u64(),
+            Some(requests),
+            "every answer a 200"
+        );
+        // Four users keep one connection each for the whole run.
+        let c = &e["connections"];
+        assert_eq!(
+            (c["http1"].as_u64(), c["http2"].as_u64()),
+            (Some(h1), Some(h2)),
+            "{c}"
+        );
+        assert_eq!(
+            c["tls_handshake_ms"]["count"], 4,
+            "one handshake per connection"
+        );
+        assert_eq!(c["connect_ms"]["count"], 4);
+        assert!(c["tls_handshake_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0);
+    }
+}
+
+#[test]
+fn a_wrong_ca_is_unknown_issuer_and_exit_1_and_insecure_passes_saying_so() {
+    let _serial = load_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pki = Pki::new();
+    let served = Served::start(&["--tls"]);
+    std::fs::copy(&pki.ca.cert, dir.path().join("other-ca.pem")).expect("copy");
+    let s = scenario(dir.path(), &served.url, 2, 1, "", "ca = \"other-ca.pem\"");
+    let (code, result, _, _) = run_it(dir.path(), &s, &[]);
+    assert_eq!(code, 1, "the error-rate SLO fails");
+    all_failed_with(&result, "tls_handshake", "unknown issuer");
+
+    let (code, result, stderr, run) = run_it(dir.path(), &s, &["--insecure"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(endpoint(&result)["errors"], 0);
+    let warned = |text: &str| text.contains("TLS certificate verification was OFF");
+    assert!(warned(&stderr), "terminal says so: {stderr}");
+    assert!(
+        result["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| warned(w.as_str().unwrap_or("")))),
+        "result.json says so"
+    );
+    let _ = run;
+}
+
+#[test]
+fn mtls_passes_with_the_client_certificate_and_fails_cleanly_without() {
+    let _serial = load_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pki = Pki::new();
+    let p = |f: &Path| f.to_str().expect("UTF-8").to_string();
+    let served = Served::start(&[
+        "--tls-cert",
+        &p(&pki.server.cert),
+        "--tls-key",
+        &p(&pki.server.key),
+        "--tls-client-ca",
+        &p(&pki.ca.cert),
+    ]);
+    let with = format!(
+        "ca = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
+        p(&pki.ca.cert),
+        p(&pki.client.cert),
+        p(&pki.client.key)
+    );
+    let s = scenario(dir.path(), &served.url, 2, 1, "", &with);
+    let (code, result, stderr, _) = run_it(dir.path(), &s, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(endpoint(&result)["errors"], 0);
+
+    let s = scenario(
+        dir.path(),
+        &served.url,
+        2,
+        1,
+        "",
+        &format!("ca = \"{}\"", p(&pki.ca.cert)),
+    );
+    let (code, result, _, _) = run_it(dir.path(), &s, &[]);
+    assert_eq!(code, 1);
+    all_failed_with(&result, "tls_handshake", "certificate");
+}
+
+/// A loopback listener whose accepted connections get `behave` in their own thread.
+fn peer(behave: fn(std::net::TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            std::thread::spawn(move || behave(sock));
+        }
+    });
+    format!("https://{addr}")
+}
+
+#[test]
+fn hostile_tls_peers_are_counted_by_kind_and_the_run_ends_on_time() {
+    let _serial = load_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pki = Pki::new();
+    std::fs::copy(&pki.ca.cert, dir.path().join("ca.pem")).expect("copy");
+    let p = |f: &Path| f.to_str().expect("UTF-8").to_string();
+    let silent = peer(|mut s| {
+        // Reads the ClientHello and never answers.
+        let mut buf = [0u8; 4096];
+        while s.read(&mut buf).is_ok_and(|n| n > 0) {}
+    });
+    let garbage = peer(|mut s| {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nthis is not a ServerHello");
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let expired = Served::start(&[
+        "--tls-cert",
+        &p(&pki.expired.cert),
+        "--tls-key",
+        &p(&pki.expired.key),
+    ]);
+    let wrong = Served::start(&[
+        "--tls-cert",
+        &p(&pki.wrong_name.cert),
+        "--tls-key",
+        &p(&pki.wrong_name.key),
+    ]);
+    let cases = [
+        (silent.as_str(), "connect_timeout", "no TLS handshake"),
+        (garbage.as_str(), "tls_handshake", "invalid TLS message"),
+        (expired.url.as_str(), "tls_handshake", "certificate expired"),
+        (wrong.url.as_str(), "tls_handshake", "name mismatch"),
+    ];
+    for (url, kind, reason) in cases {
+        let s = scenario(dir.path(), url, 3, 2, "", "ca = \"ca.pem\"");
+        let started = Instant::now();
+        let (code, result, stderr, _) = run_it(dir.path(), &s, &[]);
+        let took = started.elapsed();
+        assert_eq!(code, 1, "{url}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        all_failed_with(&result, kind, reason);
+        assert_eq!(result["status"], "completed");
+        // 2 s of load, a 1 s connect timeout to drain, and process start-up.
+        assert!(
+            took < Duration::from_secs(10),
+            "{url}: the run took {took:?}"
+        );
+    }
+}
+
+/// Every shipped scenario over HTTPS (the embedded target with `--tls`): the same verdict
+/// as over plain HTTP (all pass), every connection a TLS one. The supervisor scenario holds
+/// its 1,000 status streams over wss.
+#[test]
+fn shipped_scenarios_pass_over_https() {
+    for (name, extra) in [
+        ("smoke", vec!["--duration", "2s"]),
+        ("mesh", vec!["--duration", "3s", "--set", "load.warmup=1s"]),
+        // As tests/cli/shipped.rs: the cumulative hit ratio of a short run is judged at 50 %.
+        (
+            "cache",
+            vec![
+                "--duration",
+                "3s",
+                "--set",
+                "load.warmup=1s",
+                "--set",
+                "slo.probe.hit_ratio=> 50%",
+            ],
+        ),
+        (
+            "supervisor",
+            vec!["--duration", "3s", "--set", "load.warmup=1s"],
+        ),
+    ] {
+        let _serial = load_lock();
+        let out = tempfile::tempdir().expect("temp dir");
+        let scenario = crate::support::repo(&format!("scenarios/{name}.toml"));
+        let mut args = vec![
+            "run",
+            scenario.to_str().expect("UTF-8"),
+            "--out",
+            out.path().to_str().expect("UTF-8"),
+            "--set",
+            "target.embedded_args=[\"--tls\"]",
+            "--no-html",
+        ];
+        args.extend_from_slice(&extra);
+        let done = run(&args, Duration::from_secs(60));
+        assert_eq!(done.code(), 0, "{name} over https: {}", done.stderr);
+        let result = result_json(&run_dir(out.path(), name));
+        assert_eq!(result["verdict"], "pass", "{name}");
+        let endpoints = result["endpoints"].as_array().expect("endpoints");
+        let mut handshakes = 0;
+        for e in endpoints {
+            if let Some(c) = e.get("connections") {
+                assert_eq!(
+                    c["tls_handshake_ms"]["count"], c["connect_ms"]["count"],
+                    "{name}/{}: every connection is TLS",
+                    e["name"]
+                );
+                handshakes += c["tls_handshake_ms"]["count"].as_u64().unwrap_or(0);
+            }
+        }
+        assert!(handshakes > 0, "{name}: TLS connections were made");
+        if name == "supervisor" {
+            let stream = endpoints
+                .iter()
+                .find(|e| e["name"] == "status-stream")
+                .expect("status-stream");
+            assert_eq!(stream["errors"], 0, "no wss disconnects");
+            assert!(
+                stream["connections"]["tls_handshake_ms"]["count"].as_u64() >= Some(1_000),
+                "1,000 wss streams: {}",
+                stream["connections"]
+            );
+        }
+    }
+}
