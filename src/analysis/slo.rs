@@ -78,6 +78,11 @@ fn observe(stats: &EndpointStats, metric: &Metric) -> Option<f64> {
     match metric {
         Metric::Latency(stat) => stat_of(&stats.histograms.latency_us, *stat),
         Metric::ServiceTime(stat) => stat_of(&stats.histograms.service_time_us, *stat),
+        Metric::Connect(stat) => stat_of(&stats.connections.as_ref()?.connect_us, *stat),
+        Metric::TlsHandshake(stat) => stat_of(
+            stats.connections.as_ref()?.tls_handshake_us.as_ref()?,
+            *stat,
+        ),
         Metric::ErrorRate => Some(stats.errors as f64 / stats.requests as f64),
         Metric::Throughput => Some(stats.throughput_per_sec),
         Metric::ExpectPassRate => {

@@ -114,8 +114,18 @@ fn https_over_http1_and_h2_by_alpn_records_handshakes_and_protocols() {
             &format!("http2 = {http2}"),
             "ca = \"ca.pem\"",
         );
+        // Phases are SLO metrics, per request and overall.
+        let mut text = std::fs::read_to_string(&s).expect("scenario");
+        text.push_str("\"health.tls_handshake.p99\" = \"< 5s\"\n\"connect.p99\" = \"< 5s\"\n");
+        std::fs::write(&s, text).expect("scenario");
         let (code, result, stderr, _) = run_it(dir.path(), &s, &["--threads", "2"]);
         assert_eq!(code, 0, "http2 = {http2}: {stderr}");
+        let slos = result["slos"].as_array().expect("slos");
+        for key in ["health.tls_handshake.p99", "connect.p99"] {
+            let slo = slos.iter().find(|x| x["key"] == key).expect(key);
+            assert_eq!(slo["pass"], true, "{slo}");
+            assert!(slo["observed"].as_f64().is_some_and(|v| v > 0.0), "{slo}");
+        }
         assert_eq!(result["schema_version"], 3);
         let e = endpoint(&result);
         let requests = e["requests"].as_u64().expect("requests");
