@@ -193,6 +193,7 @@ pub fn render_with(input: &ReportInput, assets: Option<&Path>) -> Result<String,
         format::count(r.totals.cancelled),
     );
     out.push_str(&html_tables::requests(r));
+    out.push_str(&html_tables::connections(r));
     // Open model: latency counts from each request's intended start (coordinated omission
     // corrected); closed model: from the send, like service time.
     out.push_str(if r.load.model == "open" {

@@ -100,6 +100,23 @@ pub fn render(input: &ReportInput) -> String {
             esc(&format::latency(l.max)),
         );
     }
+    let conns = super::connections::rows(r);
+    if !conns.is_empty() {
+        let _ = write!(
+            out,
+            "\n### Connections\n\n| {} |\n|---|--:|--:|--:|--:|--:|--:|\n",
+            super::connections::HEADINGS.join(" | ")
+        );
+        for (name, total, cells) in conns {
+            let name = if total {
+                format!("**{name}**")
+            } else {
+                esc(&name)
+            };
+            let cells: Vec<String> = cells.iter().map(|c| esc(c)).collect();
+            let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+        }
+    }
     observed(&mut out, r);
     for s in input.sections {
         let _ = write!(

@@ -11,6 +11,7 @@ mod charts;
 mod charts_dist;
 mod charts_observe;
 pub mod comparison;
+pub mod connections;
 pub mod csv;
 pub mod format;
 pub mod hlog;

@@ -130,6 +130,9 @@ pub fn terminal_summary(result: &RunResult, color: bool) -> String {
             format::count(t.cancelled)
         ))
     );
+    if let Some(line) = super::connections::terminal_line(result) {
+        let _ = writeln!(out, "{}", p.dim(&line));
+    }
     if !result.slos.is_empty() {
         let _ = writeln!(out, "\nSLOs");
         let kw = result.slos.iter().map(|s| width(&s.key)).max().unwrap_or(0);

@@ -64,13 +64,14 @@ fn scenario(dir: &Path, url: &str, users: u32, secs: u32, target: &str, tls: &st
 
 /// Runs the scenario; returns (exit code, result.json, stderr, the run folder).
 fn run_it(dir: &Path, scenario: &str, extra: &[&str]) -> (i32, Value, String, std::path::PathBuf) {
-    let out = dir.join("out");
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = dir.join(format!("out-{n}"));
     let mut args = vec!["run", scenario, "--out", out.to_str().expect("UTF-8")];
     args.extend_from_slice(extra);
     let done = run(&args, Duration::from_secs(40));
     let run = run_dir(&out, "tls");
     let result = result_json(&run);
-    std::fs::remove_dir_all(&out).expect("clear the output for the next run");
     (done.code(), result, done.stderr, run)
 }
 
@@ -118,8 +119,26 @@ fn https_over_http1_and_h2_by_alpn_records_handshakes_and_protocols() {
         let mut text = std::fs::read_to_string(&s).expect("scenario");
         text.push_str("\"health.tls_handshake.p99\" = \"< 5s\"\n\"connect.p99\" = \"< 5s\"\n");
         std::fs::write(&s, text).expect("scenario");
-        let (code, result, stderr, _) = run_it(dir.path(), &s, &["--threads", "2"]);
+        let (code, result, stderr, run) = run_it(dir.path(), &s, &["--threads", "2"]);
         assert_eq!(code, 0, "http2 = {http2}: {stderr}");
+        // Every output shows the phases.
+        assert!(stderr.contains("TLS handshake p50"), "{stderr}");
+        let read = |f: &str| std::fs::read_to_string(run.join(f)).expect(f);
+        assert!(read("summary.md").contains("### Connections"));
+        assert!(read("report.html").contains("id=\"connection-table\""));
+        let csv = read("requests.csv");
+        assert!(
+            csv.lines()
+                .next()
+                .is_some_and(|h| h.ends_with("tls_handshake_p99_ms"))
+        );
+        let row = csv.lines().nth(1).expect("the request's row");
+        let conns = if h1 > 0 {
+            format!(",{h1},0,")
+        } else {
+            format!(",0,{h2},")
+        };
+        assert!(row.contains(&conns), "{row}");
         let slos = result["slos"].as_array().expect("slos");
         for key in ["health.tls_handshake.p99", "connect.p99"] {
             let slo = slos.iter().find(|x| x["key"] == key).expect(key);
@@ -175,7 +194,10 @@ fn a_wrong_ca_is_unknown_issuer_and_exit_1_and_insecure_passes_saying_so() {
             .is_some_and(|w| w.iter().any(|w| warned(w.as_str().unwrap_or("")))),
         "result.json says so"
     );
-    let _ = run;
+    let read = |f: &str| std::fs::read_to_string(run.join(f)).expect(f);
+    for file in ["summary.md", "report.html", "junit.xml"] {
+        assert!(warned(&read(file)), "{file} says verification was off");
+    }
 }
 
 #[test]
