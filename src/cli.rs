@@ -30,7 +30,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve the reference supervisor, mesh and cache APIs.
     #[command(
-        after_help = "Examples:\n  nexus-bench serve --api cache --addr 127.0.0.1:8080\n  nexus-bench serve --api all --latency 2ms --error-rate 1%\n  nexus-bench serve --tls --tls-cert-out ca.pem      # HTTPS (h2 + http/1.1), self-signed; trust ca.pem\n  nexus-bench serve --tls-cert cert.pem --tls-key key.pem --tls-client-ca clients.pem   # HTTPS with mTLS"
+        after_help = "Examples:\n  nexus-bench serve --api cache --addr 127.0.0.1:8080\n  nexus-bench serve --api all --latency 2ms --error-rate 1%\n  nexus-bench serve --tls --tls-cert-out ca.pem\n  nexus-bench serve --tls-cert cert.pem --tls-key key.pem --tls-client-ca clients-ca.pem"
     )]
     Serve(ServeArgs),
     /// Write the reports (HTML, CSV, JUnit, Markdown, HdrHistogram log) of a run again.

@@ -122,6 +122,76 @@ async fn wss_round_trip() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_wss_connections_are_held_and_echo() {
+    const CLIENTS: usize = 1000;
+    crate::ws::raise_fd_limit(8192);
+    let pki = Pki::new();
+    let server = TlsServer::start(files(&pki)).await;
+    let config = client::config(&pki.ca.cert, H1_ONLY, None);
+    let url = format!("wss://localhost:{}/api/mesh/ws", server.addr.port());
+    let mut sockets = Vec::with_capacity(CLIENTS);
+    // In waves, so the listen backlog never overflows.
+    for _ in 0..CLIENTS / 100 {
+        let mut connecting = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let (config, url, addr) = (config.clone(), url.clone(), server.addr);
+            connecting.spawn(async move {
+                let stream = handshake(addr, "localhost", config).await?;
+                tokio::time::timeout(STEP, tokio_tungstenite::client_async(url, stream))
+                    .await
+                    .map_err(|_| std::io::Error::other("upgrade timed out"))?
+                    .map_err(std::io::Error::other)
+            });
+        }
+        while let Some(done) = connecting.join_next().await {
+            sockets.push(done.unwrap().expect("wss connection").0);
+        }
+    }
+    // All are open at once; each does a round trip.
+    let mut echoes = tokio::task::JoinSet::new();
+    for (i, mut ws) in sockets.into_iter().enumerate() {
+        echoes.spawn(async move {
+            let text = format!("client {i}");
+            ws.send(Message::text(text.clone()))
+                .await
+                .map_err(|e| e.to_string())?;
+            let echo = tokio::time::timeout(STEP, ws.next()).await;
+            ws.close(None).await.ok();
+            match echo {
+                Ok(Some(Ok(reply))) if reply == Message::text(text) => Ok(()),
+                other => Err(format!("client {i}: {other:?}")),
+            }
+        });
+    }
+    let mut ok = 0;
+    while let Some(done) = echoes.join_next().await {
+        done.unwrap().expect("echo");
+        ok += 1;
+    }
+    assert_eq!(ok, CLIENTS);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_resume() {
+    let pki = Pki::new();
+    let server = TlsServer::start(files(&pki)).await;
+    let config = client::config(&pki.ca.cert, H2_AND_H1, None);
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        let stream = handshake(server.addr, "localhost", config.clone())
+            .await
+            .unwrap();
+        kinds.push(stream.get_ref().1.handshake_kind());
+        // The ticket arrives after the handshake; a request makes sure the client has read it.
+        assert_eq!(get(stream, "localhost", "/healthz", 1).await.status, 200);
+    }
+    use rustls::HandshakeKind::{Full, Resumed};
+    assert_eq!(kinds, [Some(Full), Some(Resumed), Some(Resumed)]);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_silent_client_holds_up_nobody() {
     let pki = Pki::new();

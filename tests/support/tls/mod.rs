@@ -13,4 +13,6 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod nginx;
+pub mod peers;
 pub mod pki;
