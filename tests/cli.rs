@@ -11,5 +11,7 @@ mod shipped;
 mod support;
 #[path = "cli/tls.rs"]
 mod tls;
+#[path = "cli/tls_nginx.rs"]
+mod tls_nginx;
 #[path = "support/tls/mod.rs"]
 mod tls_support;

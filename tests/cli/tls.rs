@@ -3,8 +3,7 @@
 //! mTLS), hostile TLS peers (silent, garbage, expired, wrong name) and every shipped scenario
 //! over HTTPS with its SLO verdict.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{BIN, load_lock, result_json, run, run_dir};
+use crate::tls_support::peers::Peer;
 use crate::tls_support::pki::Pki;
 
 /// `nexus-bench serve` with `args` on a free loopback port; killed on drop.
@@ -50,7 +50,14 @@ impl Drop for Served {
 /// Writes a scenario for `url` (a closed model of `users` for `secs`), with `target` lines
 /// (TOML inside `[target]`, before `[target.tls]`) and `tls` lines, asking for error rate
 /// under 1 %.
-fn scenario(dir: &Path, url: &str, users: u32, secs: u32, target: &str, tls: &str) -> String {
+pub(crate) fn scenario(
+    dir: &Path,
+    url: &str,
+    users: u32,
+    secs: u32,
+    target: &str,
+    tls: &str,
+) -> String {
     let text = format!(
         "name = \"tls\"\n\n[target]\nbase_url = \"{url}\"\nconnect_timeout = \"1s\"\n{target}\n\
          [target.tls]\n{tls}\n\n[load]\nmodel = \"closed\"\nusers = {users}\nduration = \"{secs}s\"\n\n\
@@ -63,7 +70,11 @@ fn scenario(dir: &Path, url: &str, users: u32, secs: u32, target: &str, tls: &st
 }
 
 /// Runs the scenario; returns (exit code, result.json, stderr, the run folder).
-fn run_it(dir: &Path, scenario: &str, extra: &[&str]) -> (i32, Value, String, std::path::PathBuf) {
+pub(crate) fn run_it(
+    dir: &Path,
+    scenario: &str,
+    extra: &[&str],
+) -> (i32, Value, String, std::path::PathBuf) {
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = dir.join(format!("out-{n}"));
@@ -75,12 +86,12 @@ fn run_it(dir: &Path, scenario: &str, extra: &[&str]) -> (i32, Value, String, st
     (done.code(), result, done.stderr, run)
 }
 
-fn endpoint(result: &Value) -> &Value {
+pub(crate) fn endpoint(result: &Value) -> &Value {
     &result["endpoints"][0]
 }
 
 /// Every request failed with `kind`, and the error samples carry `reason`.
-fn all_failed_with(result: &Value, kind: &str, reason: &str) {
+pub(crate) fn all_failed_with(result: &Value, kind: &str, reason: &str) {
     let e = endpoint(result);
     let requests = e["requests"].as_u64().expect("requests");
     assert!(requests > 0, "some attempts were made");
@@ -238,56 +249,25 @@ fn mtls_passes_with_the_client_certificate_and_fails_cleanly_without() {
     all_failed_with(&result, "tls_handshake", "certificate");
 }
 
-/// A loopback listener whose accepted connections get `behave` in their own thread.
-fn peer(behave: fn(std::net::TcpStream)) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for sock in listener.incoming().flatten() {
-            std::thread::spawn(move || behave(sock));
-        }
-    });
-    format!("https://{addr}")
-}
-
 #[test]
 fn hostile_tls_peers_are_counted_by_kind_and_the_run_ends_on_time() {
     let _serial = load_lock();
     let dir = tempfile::tempdir().expect("temp dir");
     let pki = Pki::new();
     std::fs::copy(&pki.ca.cert, dir.path().join("ca.pem")).expect("copy");
-    let p = |f: &Path| f.to_str().expect("UTF-8").to_string();
-    let silent = peer(|mut s| {
-        // Reads the ClientHello and never answers.
-        let mut buf = [0u8; 4096];
-        while s.read(&mut buf).is_ok_and(|n| n > 0) {}
-    });
-    let garbage = peer(|mut s| {
-        let mut buf = [0u8; 4096];
-        let _ = s.read(&mut buf);
-        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nthis is not a ServerHello");
-        std::thread::sleep(Duration::from_millis(200));
-    });
-    let expired = Served::start(&[
-        "--tls-cert",
-        &p(&pki.expired.cert),
-        "--tls-key",
-        &p(&pki.expired.key),
-    ]);
-    let wrong = Served::start(&[
-        "--tls-cert",
-        &p(&pki.wrong_name.cert),
-        "--tls-key",
-        &p(&pki.wrong_name.key),
-    ]);
+    let silent = Peer::silent();
+    let garbage = Peer::garbage();
+    let expired = Peer::tls(&pki.expired);
+    let wrong = Peer::tls(&pki.wrong_name);
     let cases = [
-        (silent.as_str(), "connect_timeout", "no TLS handshake"),
-        (garbage.as_str(), "tls_handshake", "invalid TLS message"),
-        (expired.url.as_str(), "tls_handshake", "certificate expired"),
-        (wrong.url.as_str(), "tls_handshake", "name mismatch"),
+        (&silent, "connect_timeout", "no TLS handshake"),
+        (&garbage, "tls_handshake", "invalid TLS message"),
+        (&expired, "tls_handshake", "certificate expired"),
+        (&wrong, "tls_handshake", "name mismatch"),
     ];
-    for (url, kind, reason) in cases {
-        let s = scenario(dir.path(), url, 3, 2, "", "ca = \"ca.pem\"");
+    for (peer, kind, reason) in cases {
+        let url = peer.url();
+        let s = scenario(dir.path(), &url, 3, 2, "", "ca = \"ca.pem\"");
         let started = Instant::now();
         let (code, result, stderr, _) = run_it(dir.path(), &s, &[]);
         let took = started.elapsed();
@@ -295,6 +275,15 @@ fn hostile_tls_peers_are_counted_by_kind_and_the_run_ends_on_time() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         all_failed_with(&result, kind, reason);
         assert_eq!(result["status"], "completed");
+        // Exact: every connection the peer accepted is one failed request, nothing more
+        // (the readiness check opens one TCP connection before the run).
+        let requests = endpoint(&result)["requests"].as_u64().expect("requests");
+        assert_eq!(peer.accepted() as u64, requests + 1, "{url}");
+        assert_eq!(
+            peer.handshakes(),
+            0,
+            "the client never completed a handshake"
+        );
         // 2 s of load, a 1 s connect timeout to drain, and process start-up.
         assert!(
             took < Duration::from_secs(10),
