@@ -52,6 +52,7 @@ fn write_plan(s: &mut String, plan: &Plan) -> std::fmt::Result {
     for (name, value) in &plan.target.headers {
         writeln!(s, "         header {name}: {value}")?;
     }
+    super::tls::describe(s, plan)?;
     let load = &plan.load;
     match load.model {
         LoadModel::Open { max_in_flight } => {

@@ -226,6 +226,62 @@ fn private_key(ctx: &mut Ctx<'_>, file: &Sp<String>) -> Option<(PathBuf, Private
     }
 }
 
+/// The `validate` lines for the TLS settings (only when anything is set or the target is
+/// `https://`).
+pub(crate) fn describe(s: &mut String, plan: &crate::plan::Plan) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    let t = &plan.target.tls;
+    let https = match &plan.target.base {
+        crate::plan::TargetBase::Url(u) => u.starts_with("https://"),
+        crate::plan::TargetBase::Embedded { args, .. } => args.iter().any(|a| a == "--tls"),
+    };
+    let configured = t.insecure
+        || !t.ca_files.is_empty()
+        || t.client_auth.is_some()
+        || t.server_name.is_some()
+        || t.alpn.is_some()
+        || !t.resumption
+        || t.min_version != TlsVersion::V12;
+    if !https && !configured {
+        return Ok(());
+    }
+    let alpn: Vec<String> = t
+        .alpn_for(plan.target.http2)
+        .into_iter()
+        .map(|p| String::from_utf8_lossy(&p).into_owned())
+        .collect();
+    writeln!(
+        s,
+        "         TLS {}, ALPN {}, resumption {}, min version {}",
+        if t.insecure {
+            "WITHOUT certificate verification (insecure)"
+        } else {
+            "verified against the platform roots"
+        },
+        alpn.join(", "),
+        if t.resumption { "on" } else { "off" },
+        match t.min_version {
+            TlsVersion::V12 => "1.2",
+            TlsVersion::V13 => "1.3",
+        }
+    )?;
+    for f in &t.ca_files {
+        writeln!(s, "         TLS trusts also {}", f.display())?;
+    }
+    if let Some(a) = &t.client_auth {
+        writeln!(
+            s,
+            "         TLS client certificate {} (key {})",
+            a.cert_file.display(),
+            a.key_file.display()
+        )?;
+    }
+    if let Some(n) = &t.server_name {
+        writeln!(s, "         TLS server name (SNI) {n}")?;
+    }
+    Ok(())
+}
+
 fn read(
     ctx: &mut Ctx<'_>,
     field: &str,
