@@ -292,72 +292,86 @@ fn hostile_tls_peers_are_counted_by_kind_and_the_run_ends_on_time() {
     }
 }
 
-/// Every shipped scenario over HTTPS (the embedded target with `--tls`): the same verdict
-/// as over plain HTTP (all pass), every connection a TLS one. The supervisor scenario holds
-/// its 1,000 status streams over wss.
-#[test]
-fn shipped_scenarios_pass_over_https() {
-    for (name, extra) in [
-        ("smoke", vec!["--duration", "2s"]),
-        ("mesh", vec!["--duration", "3s", "--set", "load.warmup=1s"]),
-        // As tests/cli/shipped.rs: the cumulative hit ratio of a short run is judged at 50 %.
-        (
-            "cache",
-            vec![
-                "--duration",
-                "3s",
-                "--set",
-                "load.warmup=1s",
-                "--set",
-                "slo.probe.hit_ratio=> 50%",
-            ],
-        ),
-        (
-            "supervisor",
-            vec!["--duration", "3s", "--set", "load.warmup=1s"],
-        ),
-    ] {
-        let _serial = load_lock();
-        let out = tempfile::tempdir().expect("temp dir");
-        let scenario = crate::support::repo(&format!("scenarios/{name}.toml"));
-        let mut args = vec![
-            "run",
-            scenario.to_str().expect("UTF-8"),
-            "--out",
-            out.path().to_str().expect("UTF-8"),
-            "--set",
-            "target.embedded_args=[\"--tls\"]",
-            "--no-html",
-        ];
-        args.extend_from_slice(&extra);
-        let done = run(&args, Duration::from_secs(60));
-        assert_eq!(done.code(), 0, "{name} over https: {}", done.stderr);
-        let result = result_json(&run_dir(out.path(), name));
-        assert_eq!(result["verdict"], "pass", "{name}");
-        let endpoints = result["endpoints"].as_array().expect("endpoints");
-        let mut handshakes = 0;
-        for e in endpoints {
-            if let Some(c) = e.get("connections") {
-                assert_eq!(
-                    c["tls_handshake_ms"]["count"], c["connect_ms"]["count"],
-                    "{name}/{}: every connection is TLS",
-                    e["name"]
-                );
-                handshakes += c["tls_handshake_ms"]["count"].as_u64().unwrap_or(0);
-            }
-        }
-        assert!(handshakes > 0, "{name}: TLS connections were made");
-        if name == "supervisor" {
-            let stream = endpoints
-                .iter()
-                .find(|e| e["name"] == "status-stream")
-                .expect("status-stream");
-            assert_eq!(stream["errors"], 0, "no wss disconnects");
-            assert!(
-                stream["connections"]["tls_handshake_ms"]["count"].as_u64() >= Some(1_000),
-                "1,000 wss streams: {}",
-                stream["connections"]
+/// A shipped scenario over HTTPS (the embedded target with `--tls`), shortened with
+/// `extra` as tests/cli/shipped.rs shortens it: the same verdict as over plain HTTP (pass),
+/// every connection a TLS one. Returns result.json.
+fn passes_over_https(name: &str, extra: &[&str]) -> Value {
+    let _serial = load_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let scenario = crate::support::repo(&format!("scenarios/{name}.toml"));
+    let mut args = vec![
+        "run",
+        scenario.to_str().expect("UTF-8"),
+        "--out",
+        out.path().to_str().expect("UTF-8"),
+        "--set",
+        "target.embedded_args=[\"--tls\"]",
+        "--no-html",
+    ];
+    args.extend_from_slice(extra);
+    let done = run(&args, Duration::from_secs(60));
+    assert_eq!(done.code(), 0, "{name} over https: {}", done.stderr);
+    let result = result_json(&run_dir(out.path(), name));
+    assert_eq!(result["verdict"], "pass", "{name}");
+    let mut handshakes = 0;
+    for e in result["endpoints"].as_array().expect("endpoints") {
+        if let Some(c) = e.get("connections") {
+            assert_eq!(
+                c["tls_handshake_ms"]["count"], c["connect_ms"]["count"],
+                "{name}/{}: every connection is TLS",
+                e["name"]
             );
+            handshakes += c["tls_handshake_ms"]["count"].as_u64().unwrap_or(0);
         }
     }
+    assert!(handshakes > 0, "{name}: TLS connections were made");
+    result
+}
+
+#[test]
+fn smoke_passes_over_https() {
+    passes_over_https("smoke", &["--duration", "2s"]);
+}
+
+#[test]
+fn mesh_passes_over_https() {
+    passes_over_https("mesh", &["--duration", "3s", "--set", "load.warmup=1s"]);
+}
+
+#[test]
+fn cache_passes_over_https() {
+    // As tests/cli/shipped.rs: the cumulative hit ratio of a short run is judged at 50 %.
+    let args = [
+        "--duration",
+        "3s",
+        "--set",
+        "load.warmup=1s",
+        "--set",
+        "slo.probe.hit_ratio=> 50%",
+    ];
+    passes_over_https("cache", &args);
+}
+
+/// 1,000 status streams held over wss for the whole run without a disconnect.
+#[test]
+fn supervisor_passes_over_https_holding_a_thousand_wss_streams() {
+    let result = passes_over_https(
+        "supervisor",
+        &["--duration", "3s", "--set", "load.warmup=1s"],
+    );
+    let stream = result["endpoints"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["name"] == "status-stream"))
+        .expect("status-stream");
+    assert_eq!(stream["errors"], 0, "no wss disconnects");
+    assert!(
+        stream["requests"].as_u64() >= Some(3_000),
+        "{}",
+        stream["requests"]
+    );
+    assert_eq!(
+        stream["connections"]["tls_handshake_ms"]["count"], 1_000,
+        "1,000 wss streams: {}",
+        stream["connections"]
+    );
 }
