@@ -39,6 +39,7 @@ trap cleanup EXIT
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
     -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -addext "basicConstraints=critical,CA:FALSE" \
     -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 user=""
@@ -117,6 +118,8 @@ import glob, json, sys
 w = sys.argv[1]
 r = json.load(open(glob.glob(f"{w}/out/tlsbench/*/result.json")[0]))
 ok = r["totals"]["requests"] - r["totals"]["errors"]
+if r["totals"]["errors"]:
+    print(f"nexus-bench: {r['totals']['errors']} errors: {r['error_samples'][:1]}", file=sys.stderr)
 cpu = sum(float(x) for x in open(f"{w}/time").read().split()[:2])
 print(f"{ok / (r['measured_ms'] / 1000):.1f} {cpu}")
 PY
