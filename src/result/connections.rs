@@ -65,3 +65,27 @@ impl ConnectionStats {
         Ok(Self::of(&p))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_merge_losslessly_and_keep_plain_connections_apart() {
+        let mut tls = Phases::default();
+        tls.record(100, Some(2_000), true);
+        tls.record(300, Some(4_000), false);
+        let mut plain = Phases::default();
+        plain.record(50, None, false);
+        let a = ConnectionStats::of(&tls);
+        let b = ConnectionStats::of(&plain);
+        assert!(ConnectionStats::of(&Phases::default()).is_none());
+        let m = ConnectionStats::merge(&a, &b).unwrap().unwrap();
+        assert_eq!((m.http1, m.http2), (2, 1));
+        assert_eq!(m.connect_ms.count, 3);
+        let tls_ms = m.tls_handshake_ms.expect("TLS phases kept");
+        assert_eq!(tls_ms.count, 2, "the plain connection has no handshake");
+        assert!((tls_ms.max - 4.0).abs() < 0.01, "{}", tls_ms.max);
+        assert_eq!(ConnectionStats::merge(&None, &b).unwrap(), b);
+    }
+}
