@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side: nexus-bench next to wrk, oha and the bare hyper min-client, in the anchors
-# harness (/work/shared/tools/anchors, see its README): same target, same rotation, CPU and
+# harness (an external folder named by $ANCHORS, see its README): same target, same rotation, CPU and
 # peak RSS measured from outside. Builds nexus-bench (release) first. All traffic is loopback.
 #
 #   ci/bench-anchors.sh                                  # defaults below (~3 min)
@@ -12,12 +12,12 @@
 # model, keep-alive, full recording) with its default thread count, as `nexus`; set
 # NEXUS_THREADS=N to pass --threads N, NEXUS_EXTRA='--extra ...' to add more generators.
 #
-# Env: ANCHORS (harness dir, default /work/shared/tools/anchors), NEXUS_BENCH (binary,
+# Env: ANCHORS (harness dir, required), NEXUS_BENCH (binary,
 # default target/release/nexus-bench, rebuilt unless NEXUS_NO_BUILD=1), ANCHORS_NO_INSTALL
 # (default 1 here: never install missing tools; 0 lets run.sh apt/cargo-install them).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ANCHORS="${ANCHORS:-/work/shared/tools/anchors}"
+ANCHORS="${ANCHORS:?set ANCHORS to the folder of the anchors harness (run.sh, anchors.py)}"
 BIN="${NEXUS_BENCH:-$ROOT/target/release/nexus-bench}"
 export ANCHORS_NO_INSTALL="${ANCHORS_NO_INSTALL:-1}"
 

@@ -1,12 +1,12 @@
 //! One `GET` over a fresh HTTP/1.1 connection (hyper), plain or TLS: what probes, the
-//! profile fetch and readiness checks need from a target beside the load. A shared helper
-//! with no dependencies inside the crate; `https://` uses the configuration the run
-//! installed with [`set_tls`] (the run's own trust settings), else the platform roots.
+//! profile fetch and the readiness check of a launched target need from it beside the load.
+//! A shared helper with no dependencies inside the crate; `https://` uses the configuration
+//! the run installed with [`set_tls`] (the run's own trust settings), else the platform roots.
 
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use http::{Request, Uri, header};
+use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
@@ -44,18 +44,34 @@ fn tls_config() -> Arc<ClientConfig> {
 const SNIPPET_CHARS: usize = 200;
 
 /// Why a `GET` failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GetError {
-    /// The URL is not a plain `http://` URL.
+    /// The URL is not an `http://` or `https://` URL.
+    #[error("bad URL: {0}")]
     BadUrl(String),
     /// Connecting, sending or reading failed.
+    #[error("{0}")]
     Fetch(String),
     /// The answer was not 2xx: its status and the start of its body.
+    #[error("HTTP {0}: {1}")]
     Status(u16, String),
 }
 
 /// `GET url` over a fresh connection; the body of a 2xx answer (at most `max_body` bytes).
 pub async fn get(url: &str, max_body: usize) -> Result<Bytes, GetError> {
+    let (status, body) = get_response(url, max_body).await?;
+    if !status.is_success() {
+        return Err(GetError::Status(
+            status.as_u16(),
+            snippet(&String::from_utf8_lossy(&body), SNIPPET_CHARS),
+        ));
+    }
+    Ok(body)
+}
+
+/// `GET url` over a fresh connection; the status and the body (at most `max_body` bytes) of
+/// any answer, 2xx or not.
+pub async fn get_response(url: &str, max_body: usize) -> Result<(StatusCode, Bytes), GetError> {
     let uri: Uri = url.parse().map_err(|e| GetError::BadUrl(format!("{e}")))?;
     let https = match uri.scheme_str() {
         Some("http") => false,
@@ -86,8 +102,8 @@ pub async fn get(url: &str, max_body: usize) -> Result<Bytes, GetError> {
     exchange(tls, &uri, max_body).await
 }
 
-/// `GET uri` over `stream` with HTTP/1.1.
-async fn exchange<S>(stream: S, uri: &Uri, max_body: usize) -> Result<Bytes, GetError>
+/// `GET uri` over `stream` with HTTP/1.1: the status and the body.
+async fn exchange<S>(stream: S, uri: &Uri, max_body: usize) -> Result<(StatusCode, Bytes), GetError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -113,13 +129,7 @@ where
             .await
             .map_err(|e| GetError::Fetch(format!("reading the body: {e}")))?
             .to_bytes();
-        if !status.is_success() {
-            return Err(GetError::Status(
-                status.as_u16(),
-                snippet(&String::from_utf8_lossy(&body), SNIPPET_CHARS),
-            ));
-        }
-        Ok(body)
+        Ok((status, body))
     }
     .await;
     connection.abort();

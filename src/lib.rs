@@ -4,16 +4,30 @@
 //!
 //! ```text
 //! scenario file ─► scenario (serde, raw) ─► plan::Plan (validated, typed, immutable)
-//!        engine: schedule (open / closed / ramp) × executor (HTTP) × recorder
+//!        engine: schedule (open / closed / ramp) × executor (HTTP, WebSocket) × recorder
 //!                 per-worker HDR histograms and per-second windows, no locks per request
 //!        recorder ─► result::RunResult (result.json: versioned, mergeable, saved first)
-//!        analysis (SLO verdicts, baseline comparison) ─► output (terminal, HTML, CSV, …)
+//!        analysis (SLO verdicts, baseline comparison, generator health) ─► output
 //! ```
 //!
+//! The modules, in the order of that flow:
+//!
+//! - [`cli`]: the command line (clap types only); [`app`]: one function per subcommand, the
+//!   only place that knows every stage.
+//! - [`scenario`]: the scenario file format, checked into a [`plan::Plan`]; [`plan`]: the
+//!   validated plan, including the arrival math ([`plan::Profile`]).
+//! - [`engine`]: schedules and executors that put the load on the target.
+//! - [`recorder`]: histograms, per-second windows and the aggregation loop.
+//! - [`result`]: `result.json` (build, merge, load/save, baselines on disk).
+//! - [`analysis`]: pure judgement: SLO verdicts, baseline comparison, generator health.
+//! - [`output`]: terminal, HTML, CSV, JUnit, Markdown and HdrHistogram-log renderers.
+//!
 //! Shared helpers with no dependencies inside the crate: [`units`], [`timer`] (precise
-//! waits) and [`fetch`] (one GET). Side rooms that depend on nothing else in the crate but those: [`reference`] (the reference
-//! supervisor / mesh / cache server behind `nexus-bench serve`), [`launch`] (starting and
-//! watching a target process) and [`profiler`] (pprof capture and flamegraphs).
+//! waits) and [`fetch`] (one GET). Side rooms that use nothing else in the crate but those
+//! (and the plan types they are configured by): [`reference`](mod@reference) (the reference supervisor /
+//! mesh / cache server behind `nexus-bench serve`, which profiles itself with the
+//! profiler), [`launch`] (starting and watching a target process), [`probe`] (numbers read
+//! from the target beside the load) and [`profiler`] (pprof capture and flamegraphs).
 
 pub mod analysis;
 pub mod app;

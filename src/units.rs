@@ -6,28 +6,83 @@
 
 use std::time::Duration;
 
+/// A value that does not parse as the unit asked for. The message ends with a hint after
+/// `; ` (e.g. `; write e.g. "30s"`) where one helps.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitError {
+    /// Nothing was written where a duration belongs.
+    #[error("empty duration; write e.g. \"30s\"")]
+    EmptyDuration,
+    /// A number without a unit.
+    #[error("`{0}` has no unit; write e.g. \"{0}s\" or \"{0}ms\"")]
+    NoUnit(String),
+    /// Not a number followed by a unit.
+    #[error("`{0}` is not a duration; write e.g. \"30s\", \"250ms\" or \"1m30s\"")]
+    NotADuration(String),
+    /// The number part of a duration does not parse.
+    #[error("`{0}` is not a duration; write e.g. \"30s\"")]
+    DurationNumber(String),
+    /// A unit that is not a duration unit.
+    #[error("unknown duration unit `{unit}` in `{text}`; use ns, us, ms, s, m or h")]
+    DurationUnit {
+        /// The unit as written.
+        unit: String,
+        /// The whole value.
+        text: String,
+    },
+    /// Longer than any run can be.
+    #[error("`{0}` is too long a duration")]
+    TooLong(String),
+    /// Not a number (per unit of time).
+    #[error("`{0}` is not a rate; write e.g. \"1000/s\"")]
+    NotARate(String),
+    /// A unit of time that rates do not use.
+    #[error("unknown rate unit `/{unit}` in `{text}`; use /s, /m or /h")]
+    RateUnit {
+        /// The unit as written.
+        unit: String,
+        /// The whole value.
+        text: String,
+    },
+    /// A negative, infinite or NaN rate.
+    #[error("`{0}` must be a non-negative rate")]
+    NegativeRate(String),
+    /// Not a number followed by `%`.
+    #[error("`{0}` is not a percentage; write e.g. \"0.1%\"")]
+    NotAPercentage(String),
+    /// Not a number followed by a size unit.
+    #[error("`{0}` is not a size; write e.g. \"50MB\"")]
+    NotASize(String),
+    /// A unit that is not a size unit.
+    #[error("unknown size unit `{unit}` in `{text}`; use B, KB, MB, GB, KiB, MiB or GiB")]
+    SizeUnit {
+        /// The unit as written.
+        unit: String,
+        /// The whole value.
+        text: String,
+    },
+}
+
 /// Parses a duration such as `500us`, `250ms`, `2s`, `1.5s`, `3m`, `1h` or `1m30s`.
 ///
 /// A bare number is refused: the unit is part of the value.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     let s = text.trim();
     if s.is_empty() {
-        return Err("empty duration; write e.g. \"30s\"".into());
+        return Err(UnitError::EmptyDuration);
     }
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{s}` has no unit; write e.g. \"{s}s\" or \"{s}ms\""))?;
+            .ok_or_else(|| UnitError::NoUnit(s.to_string()))?;
         if num_len == 0 {
-            return Err(format!(
-                "`{s}` is not a duration; write e.g. \"30s\", \"250ms\" or \"1m30s\""
-            ));
+            return Err(UnitError::NotADuration(s.to_string()));
         }
         let value: f64 = rest[..num_len]
             .parse()
-            .map_err(|_| format!("`{s}` is not a duration; write e.g. \"30s\""))?;
+            .map_err(|_| UnitError::DurationNumber(s.to_string()))?;
         let after = &rest[num_len..];
         let unit_len = after
             .find(|c: char| c.is_ascii_digit())
@@ -41,22 +96,23 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "m" | "min" => 60.0,
             "h" => 3600.0,
             other => {
-                return Err(format!(
-                    "unknown duration unit `{other}` in `{s}`; use ns, us, ms, s, m or h"
-                ));
+                return Err(UnitError::DurationUnit {
+                    unit: other.to_string(),
+                    text: s.to_string(),
+                });
             }
         };
         total += value * scale;
         rest = &after[unit_len..];
     }
     if !total.is_finite() || total > 1e9 {
-        return Err(format!("`{s}` is too long a duration"));
+        return Err(UnitError::TooLong(s.to_string()));
     }
     Ok(Duration::from_secs_f64(total))
 }
 
 /// Parses a rate such as `1000/s`, `1000`, `60/m` or `5/ms` into events per second.
-pub fn parse_rate(text: &str) -> Result<f64, String> {
+pub fn parse_rate(text: &str) -> Result<f64, UnitError> {
     let s = text.trim();
     let (num, per) = match s.split_once('/') {
         Some((n, p)) => (n.trim(), p.trim()),
@@ -64,47 +120,48 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     };
     let value: f64 = num
         .parse()
-        .map_err(|_| format!("`{s}` is not a rate; write e.g. \"1000/s\""))?;
+        .map_err(|_| UnitError::NotARate(s.to_string()))?;
     let per_sec = match per {
         "s" | "sec" => 1.0,
         "ms" => 1000.0,
         "m" | "min" => 1.0 / 60.0,
         "h" => 1.0 / 3600.0,
         other => {
-            return Err(format!(
-                "unknown rate unit `/{other}` in `{s}`; use /s, /m or /h"
-            ));
+            return Err(UnitError::RateUnit {
+                unit: other.to_string(),
+                text: s.to_string(),
+            });
         }
     };
     if !(value.is_finite() && value >= 0.0) {
-        return Err(format!("`{s}` must be a non-negative rate"));
+        return Err(UnitError::NegativeRate(s.to_string()));
     }
     Ok(value * per_sec)
 }
 
 /// Parses a percentage (`0.1%`) into a ratio (`0.001`).
-pub fn parse_percent(text: &str) -> Result<f64, String> {
+pub fn parse_percent(text: &str) -> Result<f64, UnitError> {
     let s = text.trim();
     let num = s
         .strip_suffix('%')
-        .ok_or_else(|| format!("`{s}` is not a percentage; write e.g. \"0.1%\""))?;
+        .ok_or_else(|| UnitError::NotAPercentage(s.to_string()))?;
     let value: f64 = num
         .trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a percentage; write e.g. \"0.1%\""))?;
+        .map_err(|_| UnitError::NotAPercentage(s.to_string()))?;
     Ok(value / 100.0)
 }
 
 /// Parses a byte size (`512`, `64KB`, `50MB`, `1GiB`) into bytes. `KB`/`MB`/`GB` are powers of
 /// 1000, `KiB`/`MiB`/`GiB` powers of 1024.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub fn parse_bytes(text: &str) -> Result<u64, UnitError> {
     let s = text.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let value: f64 = s[..split]
         .parse()
-        .map_err(|_| format!("`{s}` is not a size; write e.g. \"50MB\""))?;
+        .map_err(|_| UnitError::NotASize(s.to_string()))?;
     let scale = match s[split..].trim() {
         "" | "B" => 1.0,
         "KB" | "kB" => 1e3,
@@ -114,9 +171,10 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "MiB" => 1024.0 * 1024.0,
         "GiB" => 1024.0 * 1024.0 * 1024.0,
         other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{s}`; use B, KB, MB, GB, KiB, MiB or GiB"
-            ));
+            return Err(UnitError::SizeUnit {
+                unit: other.to_string(),
+                text: s.to_string(),
+            });
         }
     };
     Ok((value * scale).round() as u64)
@@ -212,7 +270,11 @@ mod tests {
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("500us").unwrap(), Duration::from_micros(500));
-        assert!(parse_duration("30").unwrap_err().contains("no unit"));
+        assert_eq!(parse_duration("30"), Err(UnitError::NoUnit("30".into())));
+        assert_eq!(
+            parse_duration("30").unwrap_err().to_string(),
+            "`30` has no unit; write e.g. \"30s\" or \"30ms\""
+        );
         assert!(parse_duration("3 weeks").is_err());
         assert!(parse_duration("").is_err());
     }

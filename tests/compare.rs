@@ -4,8 +4,7 @@
 use std::process::Command;
 
 use nexus_bench::analysis::compare::{
-    Change, CompareError, CompareOptions, Comparison, GateMetric, baseline_path, compare,
-    load_baseline, save_baseline,
+    Change, CompareError, CompareOptions, Comparison, GateMetric, compare,
 };
 use nexus_bench::analysis::stats::SplitMix64;
 use nexus_bench::output::comparison::{junit_cases, render_html, render_markdown, render_terminal};
@@ -456,7 +455,7 @@ fn baselines_by_name_and_by_path() {
     assert_eq!(back, result);
     assert!(matches!(
         load_baseline("nope/none.json", "cache"),
-        Err(CompareError::Io(_))
+        Err(ResultIoError::Io { .. })
     ));
 }
 

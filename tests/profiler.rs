@@ -2,20 +2,17 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::get;
+use nexus_bench::plan::DEFAULT_PROFILE_PATH;
 use nexus_bench::profiler::{
-    DEFAULT_PROFILE_PATH, ProfileError, SelfProfiler, decode_pprof, fetch_profile, flamegraph_svg,
-    folded_stacks, top_functions,
+    ProfileError, SelfProfiler, decode_pprof, fetch_profile, flamegraph_svg, folded_stacks,
+    top_functions,
 };
-
-/// pprof-rs allows one profiler per process; tests that start one take this lock.
-static PROFILER: Mutex<()> = Mutex::new(());
 
 fn fixture_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/profiles/sample.pb.gz")
@@ -44,11 +41,11 @@ fn burn(time: Duration) -> u64 {
     acc
 }
 
-/// Regenerates the fixture: `cargo test --test profiler -- --ignored generate_fixture`.
+/// Regenerates the fixture: `cargo test --test tests -- --ignored generate_fixture`.
 #[test]
 #[ignore = "writes fixtures/profiles/sample.pb.gz; run by hand"]
 fn generate_fixture() {
-    let _one = PROFILER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = crate::shared::PROFILER.blocking_lock();
     let profiler = SelfProfiler::start(199).unwrap();
     black_box(burn(Duration::from_secs(1)));
     let (bytes, profile) = profiler.finish().unwrap();
@@ -109,7 +106,7 @@ fn fixture_top_functions_are_sensible() {
 
 #[test]
 fn self_profiler_round_trip() {
-    let _one = PROFILER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = crate::shared::PROFILER.blocking_lock();
     let profiler = SelfProfiler::start(199).unwrap();
     black_box(burn(Duration::from_millis(500)));
     let (bytes, profile) = profiler.finish().unwrap();

@@ -3,8 +3,6 @@
 
 #[path = "reference/support.rs"]
 mod support;
-#[path = "support/tls/mod.rs"]
-mod tls_support;
 
 #[path = "reference/cache.rs"]
 mod cache;

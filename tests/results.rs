@@ -43,7 +43,7 @@ fn committed_schema_matches_the_types() {
     let committed = std::fs::read_to_string(path).expect("schema/result.schema.json is committed");
     assert_eq!(
         committed, generated,
-        "regenerate with UPDATE_SCHEMA=1 cargo test --test results"
+        "regenerate with UPDATE_SCHEMA=1 cargo test --test tests results::"
     );
 }
 

@@ -483,7 +483,7 @@ mod schema {
         let committed = std::fs::read_to_string("schema/scenario.schema.json").unwrap();
         assert_eq!(
             committed, generated,
-            "schema/scenario.schema.json is stale; run UPDATE_SCHEMA=1 cargo test --test scenarios"
+            "schema/scenario.schema.json is stale; run UPDATE_SCHEMA=1 cargo test --test tests scenarios::"
         );
     }
 

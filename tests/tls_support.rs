@@ -4,18 +4,16 @@
 //! as this user, serves HTTPS/1.1 and HTTPS/2 by ALPN, enforces mTLS, and is gone after drop.
 //! Needs nginx (ci/test.sh installs it); without it the nginx tests fail, they never skip.
 
-#[path = "support/tls/mod.rs"]
-mod tls_support;
-
 use std::time::{Duration, Instant};
 
-use rustls::CertificateError;
-use tls_support::client::{
+use crate::tls_support;
+use crate::tls_support::client::{
     self, H1_ONLY, H2_AND_H1, get, handshake, handshake_within, rustls_error,
 };
-use tls_support::nginx::{self, Nginx, NginxOptions};
-use tls_support::peers::Peer;
-use tls_support::pki::Pki;
+use crate::tls_support::nginx::{self, Nginx, NginxOptions};
+use crate::tls_support::peers::Peer;
+use crate::tls_support::pki::Pki;
+use rustls::CertificateError;
 
 fn certificate_error(err: &std::io::Error) -> &CertificateError {
     match rustls_error(err) {

@@ -1,5 +1,6 @@
 //! Baseline comparison: the regression gate ("fail this PR if it made the service slower").
-//! A pure function of two [`RunResult`]s; no I/O except [`save_baseline`] / [`load_baseline`].
+//! A pure function of two [`RunResult`]s, with no I/O: baselines are stored and read by
+//! [`crate::result::save_baseline`] / [`crate::result::load_baseline`].
 //!
 //! # What is compared
 //!
@@ -50,12 +51,10 @@
 
 use serde::Serialize;
 
-use crate::result::{ResultIoError, RunResult};
+use crate::result::RunResult;
 
-mod baseline;
 mod metric;
 
-pub use baseline::{baseline_path, load_baseline, save_baseline};
 use metric::{Samples, compare_metric};
 
 /// Resamples of the bootstrap confidence interval.
@@ -120,15 +119,18 @@ impl GateMetric {
     }
 }
 
+/// A gate metric name that is not one of [`GateMetric::ALL`]'s keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown gate metric `{0}`; use p50, p90, p99, throughput or error_rate")]
+pub struct UnknownGateMetric(pub String);
+
 impl std::str::FromStr for GateMetric {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownGateMetric;
+    fn from_str(s: &str) -> Result<Self, UnknownGateMetric> {
         GateMetric::ALL
             .into_iter()
             .find(|m| m.key() == s)
-            .ok_or_else(|| {
-                format!("unknown gate metric `{s}`; use p50, p90, p99, throughput or error_rate")
-            })
+            .ok_or_else(|| UnknownGateMetric(s.to_string()))
     }
 }
 
@@ -260,9 +262,6 @@ pub enum CompareError {
     /// An option is out of range.
     #[error("invalid comparison option: {0}")]
     Option(String),
-    /// A baseline could not be read or written.
-    #[error(transparent)]
-    Io(#[from] ResultIoError),
 }
 
 /// Compares `current` against `baseline`. Refuses runs of different scenarios (name or file

@@ -3,7 +3,6 @@
 //! the histogram's precision, not interpolated from a summary.
 
 use crate::plan::{Metric, Slo, Stat, Unit};
-use crate::recorder::ErrorKind;
 use crate::result::{EndpointStats, RunResult, SloResult, Verdict};
 
 /// Evaluates `slos` on `result`, storing the verdicts and the overall verdict in it.
@@ -86,12 +85,7 @@ fn observe(stats: &EndpointStats, metric: &Metric) -> Option<f64> {
         Metric::ErrorRate => Some(stats.errors as f64 / stats.requests as f64),
         Metric::Throughput => Some(stats.throughput_per_sec),
         Metric::ExpectPassRate => {
-            let failed: u64 = ErrorKind::ALL
-                .iter()
-                .filter(|k| k.is_expectation())
-                .filter_map(|k| stats.error_kinds.get(k.name()))
-                .sum();
-            Some(1.0 - failed as f64 / stats.requests as f64)
+            Some(1.0 - stats.expectation_failures() as f64 / stats.requests as f64)
         }
         Metric::TargetStartup | Metric::TargetRssMax | Metric::TargetCpuMean | Metric::Probe(_) => {
             None

@@ -7,9 +7,10 @@ use std::io::IsTerminal;
 use anyhow::Context;
 
 use super::Outcome;
-use crate::analysis::compare::{CompareOptions, compare as compare_runs, load_baseline};
+use crate::analysis::compare::{CompareOptions, compare as compare_runs};
 use crate::cli::CompareArgs;
 use crate::output::comparison::render_terminal;
+use crate::result::load_baseline;
 use crate::units::parse_percent;
 
 /// Runs `nexus-bench compare`.

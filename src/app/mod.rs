@@ -2,6 +2,7 @@
 //! `anyhow`.
 
 mod compare;
+mod drive;
 mod embedded_tls;
 mod merge;
 mod observe;

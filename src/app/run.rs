@@ -4,35 +4,20 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::RecvTimeoutError;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::Outcome;
+use super::drive::{Drive, TARGET_EXITED, drive};
 use super::observe::Observers;
-use super::progress::Progress;
 use super::target::RunTarget;
 use crate::analysis::{compare, slo};
 use crate::cli::RunArgs;
-use crate::engine::{self, ResolvedTarget, Shared};
-use crate::launch::{ResourceSample, Sampler};
+use crate::engine::ResolvedTarget;
 use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section, comparison};
-use crate::plan::{LoadModel, Plan};
-use crate::recorder::{Aggregate, Clock};
-use crate::result::{
-    self, GeneratorHealth, ResourceReading, RunMeta, RunResult, RunStatus, Summary, Verdict,
-};
+use crate::result::{self, RunResult, RunStatus, Verdict};
 use crate::scenario::{self, Overrides};
-
-/// Start of the warning recorded when a launched target exits mid-run.
-const TARGET_EXITED: &str = "the target exited during the run";
-
-/// Open model: a p99 send lateness above this (ms) means the generator fell behind.
-const LATE_MS: f64 = 50.0;
-
-/// How often a long run checkpoints its result.json.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs `nexus-bench run`.
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
@@ -92,16 +77,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
 
     let mut run_target = run_target;
     let (observers, clock) = Observers::start(&plan, &base_url, &dir, args.profile);
-    let (mut result, clock) = drive(
-        &plan,
+    let (mut result, clock) = drive(Drive {
+        plan: &plan,
         target,
         clock,
         threads,
-        &stop,
-        &dir,
-        args.quiet,
-        &mut run_target,
-    )?;
+        stop: &stop,
+        dir: &dir,
+        quiet: args.quiet,
+        run_target: &mut run_target,
+    })?;
     let observed = observers.finish();
     (result.probes, result.profiles) = (observed.probes, observed.profiles);
     slo::apply(&mut result, &plan.slos);
@@ -124,7 +109,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let mut invalid = false;
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
-        match compare::load_baseline(name, &plan.name) {
+        match result::load_baseline(name, &plan.name) {
             Err(e) => {
                 eprintln!("error: baseline `{name}`: {e}");
                 invalid = true;
@@ -161,7 +146,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     }
     if let Some(name) = &args.save_baseline {
-        let saved = compare::save_baseline(&result, name)?;
+        let saved = result::save_baseline(&result, name)?;
         if !args.quiet {
             eprintln!("baseline saved: {}", saved.display());
         }
@@ -205,195 +190,6 @@ fn comparison_section(c: &compare::Comparison, base: &RunResult, current: &RunRe
             })
             .collect(),
     }
-}
-
-/// Runs the engine, aggregating windows, showing progress and checkpointing; returns the
-/// judged result.
-#[allow(clippy::too_many_arguments)]
-fn drive(
-    plan: &Arc<Plan>,
-    target: ResolvedTarget,
-    clock: Clock,
-    threads: usize,
-    stop: &Arc<AtomicBool>,
-    dir: &Path,
-    quiet: bool,
-    run_target: &mut RunTarget,
-) -> anyhow::Result<(RunResult, Clock)> {
-    let sampler = Sampler::start_single(std::process::id(), Duration::from_millis(100));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let shared = Arc::new(Shared::new(plan.clone(), target));
-    let engine_stop = stop.clone();
-    let engine = std::thread::Builder::new()
-        .name("nexus-engine".into())
-        .spawn(move || engine::run(shared, threads, clock, engine_stop, tx))?;
-
-    let total = plan.load.profile.duration();
-    let mut agg = Aggregate::new(plan.requests.len());
-    let mut progress = Progress::new(quiet, total);
-    let mut last_checkpoint = Instant::now();
-    let mut crashed = None;
-    let meta = |status, measured, cancelled, warnings| RunMeta {
-        clock,
-        measured,
-        status,
-        threads,
-        cancelled,
-        warnings,
-    };
-    loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(window) => agg.add(window),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        let elapsed = clock.epoch.elapsed();
-        progress.update(&agg, elapsed.min(total));
-        if crashed.is_none() {
-            crashed = run_target.crashed();
-            if let Some(how) = &crashed {
-                eprintln!(
-                    "error: the target exited during the run ({how}); stopping and saving what was measured"
-                );
-                stop.store(true, Ordering::SeqCst);
-            }
-        }
-        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            last_checkpoint = Instant::now();
-            let measured = Instant::now().saturating_duration_since(clock.warmup_end);
-            let mut partial = result::build(
-                plan,
-                &agg,
-                &meta(RunStatus::Running, measured, 0, Vec::new()),
-            );
-            slo::apply(&mut partial, &plan.slos);
-            result::save_atomic(&partial, &dir.join("result.json"))?;
-        }
-    }
-    progress.finish();
-    let outcome = engine
-        .join()
-        .map_err(|_| anyhow::anyhow!("the engine panicked"))??;
-    let measured = outcome
-        .schedule_end
-        .saturating_duration_since(clock.warmup_end);
-    let status = if outcome.interrupted {
-        RunStatus::Interrupted
-    } else {
-        RunStatus::Completed
-    };
-    let mut warnings = schedule_warnings(
-        plan,
-        &agg,
-        outcome.cancelled,
-        outcome.schedule_end - clock.epoch,
-    );
-    let lag = match plan.load.model {
-        LoadModel::Open { .. } if !agg.lag.is_empty() => Some(Summary::of(&agg.lag)),
-        _ => None,
-    };
-    if let Some(lag) = lag.as_ref().filter(|l| l.p99 > LATE_MS) {
-        warnings.push(format!(
-            "the generator sent requests late: p99 {} behind their intended start (latencies count from the intended start, so they include this)",
-            crate::units::format_ms(lag.p99)
-        ));
-    }
-    let mut generator = generator_health(
-        sampler.finish(),
-        threads,
-        !warnings.is_empty(),
-        &mut warnings,
-    );
-    generator.schedule_lag_ms = lag;
-    if let Some(how) = crashed {
-        warnings.insert(
-            0,
-            format!("{TARGET_EXITED} ({how}); the results cover the time before"),
-        );
-    }
-    if plan.target.tls.insecure {
-        warnings.insert(0, crate::result::INSECURE_WARNING.into());
-    }
-    let mut result = result::build(
-        plan,
-        &agg,
-        &meta(status, measured, outcome.cancelled, warnings),
-    );
-    result.generator = Some(generator);
-    slo::apply(&mut result, &plan.slos);
-    Ok((result, clock))
-}
-
-/// The generator's own CPU use. It was saturated when it fell behind an open-model
-/// schedule, or when its CPU was pegged (then latencies include its own queueing).
-fn generator_health(
-    samples: Vec<ResourceSample>,
-    threads: usize,
-    behind: bool,
-    warnings: &mut Vec<String>,
-) -> GeneratorHealth {
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let mean = if samples.is_empty() {
-        0.0
-    } else {
-        samples.iter().map(|s| s.cpu_percent).sum::<f64>() / samples.len() as f64
-    };
-    let max = samples.iter().map(|s| s.cpu_percent).fold(0.0, f64::max);
-    // Pegged: 90 % of the cores its worker threads can use.
-    let capacity = (threads.min(cpus) as f64) * 100.0;
-    let pegged = mean >= 0.9 * capacity;
-    if pegged && !behind {
-        warnings.push(format!(
-            "the generator's CPU was pegged ({mean:.0}% of one core on average with {threads} worker thread(s)): latencies include its own queueing; run with more --threads or less load"
-        ));
-    }
-    GeneratorHealth {
-        cpu_mean_percent: mean,
-        cpu_max_percent: max,
-        cpus,
-        schedule_lag_ms: None,
-        saturated: behind || pegged,
-        samples: samples
-            .iter()
-            .map(|s| ResourceReading {
-                t_ms: s.t_ms,
-                rss_bytes: s.rss_bytes,
-                cpu_percent: s.cpu_percent,
-            })
-            .collect(),
-    }
-}
-
-/// Open model: warns when fewer arrivals were issued than the schedule asked for, because
-/// then the result measures the generator, not the target.
-fn schedule_warnings(plan: &Plan, agg: &Aggregate, cancelled: u64, ran: Duration) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if let LoadModel::Open { .. } = plan.load.model {
-        let scheduled = plan
-            .load
-            .profile
-            .integral(ran.min(plan.load.profile.duration()));
-        let issued: u64 = agg
-            .seconds
-            .values()
-            .map(|s| s.requests() + s.dropped)
-            .sum::<u64>()
-            + cancelled;
-        // Flows issue several requests per arrival; compare only plain-request plans.
-        let flows = plan
-            .mix
-            .iter()
-            .any(|m| matches!(m.run, crate::plan::MixRun::Flow { .. }));
-        if !flows && scheduled > 100.0 && (issued as f64) < scheduled * 0.95 {
-            warnings.push(format!(
-                "the generator fell behind its schedule: {issued} of {scheduled:.0} scheduled arrivals were issued ({:.1}%); the numbers describe the generator's limits, not the target's",
-                issued as f64 * 100.0 / scheduled
-            ));
-        }
-    }
-    warnings
 }
 
 /// The one-line JSON summary for `--summary json` (also read by the side-by-side harness).

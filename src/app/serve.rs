@@ -39,15 +39,16 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("cannot write --tls-cert-out {}", path.display()))?;
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
+        // The signal handlers are installed before the URL is printed: whoever reads it may
+        // send SIGTERM at once, and that must stop the server gracefully, not kill it.
+        let shutdown = shutdown_signal();
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{scheme}://{addr}")?;
         stdout.flush()?;
         drop(stdout);
         match &tls {
-            None => crate::reference::serve(listener, config, shutdown_signal()).await,
-            Some(tls) => {
-                crate::reference::serve_tls(listener, config, tls, shutdown_signal()).await
-            }
+            None => crate::reference::serve(listener, config, shutdown).await,
+            Some(tls) => crate::reference::serve_tls(listener, config, tls, shutdown).await,
         }
         .context("the server failed")
     })?;
@@ -90,25 +91,32 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     })
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called
+/// (inside the runtime), not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {}
+                () = wait(terminate) => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -26,16 +26,17 @@ pub struct RunTarget {
 impl RunTarget {
     /// Starts the target if the plan says how (embedded or `command`); otherwise uses the
     /// base URL as it is. Errors are messages for the user.
-    pub async fn start(plan: &Plan, quiet: bool) -> Result<RunTarget, String> {
+    pub async fn start(plan: &Plan, quiet: bool) -> anyhow::Result<RunTarget> {
         let mut trusted_ca = Vec::new();
         let mut identity_files = None;
         let spec = match (&plan.target.base, &plan.launch) {
             (TargetBase::Embedded { api, args }, _) => {
                 let exe = std::env::current_exe()
-                    .map_err(|e| format!("locating the nexus-bench executable: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("locating the nexus-bench executable: {e}"))?;
                 let mut args = args.clone();
                 if args.iter().any(|a| a == "--tls") && !args.iter().any(|a| a == "--tls-cert") {
-                    let (ca, extra, files) = super::embedded_tls::identity(plan)?;
+                    let (ca, extra, files) =
+                        super::embedded_tls::identity(plan).map_err(anyhow::Error::msg)?;
                     trusted_ca.push(ca);
                     args.retain(|a| a != "--tls");
                     args.extend(extra);
@@ -62,14 +63,14 @@ impl RunTarget {
         let command = spec.command.clone();
         let mut launched = Launched::start(spec)
             .await
-            .map_err(|e| format!("the target did not start: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("the target did not start: {e}"))?;
         // The child has read its certificate and key.
         drop(identity_files);
         let base_url = match (&plan.target.base, launched.base_url()) {
             (TargetBase::Url(url), _) => url.clone(),
             (TargetBase::Embedded { .. }, Some(url)) => url.to_string(),
             (TargetBase::Embedded { .. }, None) => {
-                return Err("the embedded target printed no address".into());
+                anyhow::bail!("the embedded target printed no address");
             }
         };
         if !quiet {
@@ -99,11 +100,11 @@ impl RunTarget {
 
     /// Stops a launched target gracefully and reports its process, with readings on the
     /// run's clock.
-    pub async fn stop(self, clock: &Clock) -> Result<Option<TargetProcess>, String> {
+    pub async fn stop(self, clock: &Clock) -> anyhow::Result<Option<TargetProcess>> {
         let Some((launched, command, sampling_since)) = self.launched else {
             return Ok(None);
         };
-        let report = launched.stop().await.map_err(|e| e.to_string())?;
+        let report = launched.stop().await?;
         let offset_ms = signed_ms(sampling_since, clock.epoch);
         Ok(Some(TargetProcess {
             command,

@@ -10,7 +10,6 @@
 //! process group, and the child carries `PR_SET_PDEATHSIG=SIGTERM` in case nexus-bench itself
 //! is killed.
 
-mod http_probe;
 mod process;
 mod sample;
 

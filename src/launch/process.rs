@@ -10,9 +10,9 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::http_probe::get_status;
 use super::sample::{ProcessReport, Sampler};
 use super::{LaunchError, LaunchSpec, Ready};
+use crate::fetch::GetError;
 
 /// How many stderr lines are kept for error messages.
 const STDERR_LINES: usize = 50;
@@ -333,6 +333,19 @@ async fn wait_ready(
             Err(reason) => set(format!("GET {url} last failed: {reason}")),
         }
         tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Sends `GET url` and returns the status code, or a short description of why none came.
+/// The body is read to its end (so the connection closes cleanly) and discarded.
+async fn get_status(url: &str, timeout: Duration) -> Result<u16, GetError> {
+    match tokio::time::timeout(timeout, crate::fetch::get_response(url, usize::MAX)).await {
+        Ok(Ok((status, _body))) => Ok(status.as_u16()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(GetError::Fetch(format!(
+            "no answer within {}",
+            crate::units::format_duration(timeout)
+        ))),
     }
 }
 

@@ -11,9 +11,9 @@ use crate::result::{Hist, RunResult};
 const MAX_NINES: f64 = 4.0;
 
 fn decode(what: &str, h: &crate::result::EncodedHistogram) -> Result<Hist, OutputError> {
-    h.decode().map_err(|message| OutputError::Histogram {
+    h.decode().map_err(|m| OutputError::Histogram {
         what: what.into(),
-        message,
+        message: m.to_string(),
     })
 }
 

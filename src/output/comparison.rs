@@ -279,7 +279,11 @@ fn stats_of<'a>(r: &'a RunResult, name: &str) -> Option<&'a EndpointStats> {
 /// Percentile curve `(log10(1/(1−q)), ms)` of a histogram, up to the quantile its sample
 /// count supports (at most 99.99 %).
 fn curve(e: &EndpointStats) -> Result<Vec<(f64, f64)>, String> {
-    let h = e.histograms.latency_us.decode()?;
+    let h = e
+        .histograms
+        .latency_us
+        .decode()
+        .map_err(|m| m.to_string())?;
     if h.is_empty() {
         return Ok(Vec::new());
     }

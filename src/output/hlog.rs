@@ -63,13 +63,10 @@ impl Output for LatencyLog {
             for s in &r.timeseries {
                 let mut h = new_histogram();
                 for e in &s.endpoints {
-                    let eh = e
-                        .latency_us
-                        .decode()
-                        .map_err(|message| OutputError::Histogram {
-                            what: format!("second {} of {}", s.offset_s, e.name),
-                            message,
-                        })?;
+                    let eh = e.latency_us.decode().map_err(|m| OutputError::Histogram {
+                        what: format!("second {} of {}", s.offset_s, e.name),
+                        message: m.to_string(),
+                    })?;
                     h.add(&eh).map_err(log_err)?;
                 }
                 let start = Duration::from_millis((s.unix_s * 1000 - base_ms).max(0) as u64);

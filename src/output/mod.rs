@@ -5,7 +5,7 @@
 //! `requests.csv` / `timeseries.csv` ([`csv`]), `junit.xml` ([`junit`]), `summary.md`
 //! ([`markdown`]) and `latency.hlog` ([`hlog`]); plus the end-of-run [`terminal_summary`].
 //! [`write_all`] writes them side by side; a renderer that fails loses nothing else.
-//! Numbers are formatted by [`format`] only, so every output shows the same figures.
+//! Numbers are formatted by [`format`](mod@format) only, so every output shows the same figures.
 
 mod charts;
 mod charts_dist;

@@ -3,6 +3,17 @@
 
 use super::ProbeError;
 
+/// A line of Prometheus text format that does not parse: what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LineError(pub String);
+
+impl LineError {
+    fn new(message: impl Into<String>) -> Self {
+        LineError(message.into())
+    }
+}
+
 /// One parsed sample line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -15,7 +26,7 @@ pub struct Sample {
 }
 
 /// Parses one sample line; `None` for comments and blank lines.
-pub fn parse_line(line: &str) -> Option<Result<Sample, String>> {
+pub fn parse_line(line: &str) -> Option<Result<Sample, LineError>> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -23,13 +34,13 @@ pub fn parse_line(line: &str) -> Option<Result<Sample, String>> {
     Some(parse_sample(line))
 }
 
-fn parse_sample(line: &str) -> Result<Sample, String> {
+fn parse_sample(line: &str) -> Result<Sample, LineError> {
     let name_end = line
         .find(|c: char| c == '{' || c.is_whitespace())
-        .ok_or_else(|| format!("no value in `{line}`"))?;
+        .ok_or_else(|| LineError::new(format!("no value in `{line}`")))?;
     let name = &line[..name_end];
     if name.is_empty() {
-        return Err(format!("no metric name in `{line}`"));
+        return Err(LineError::new(format!("no metric name in `{line}`")));
     }
     let mut rest = &line[name_end..];
     let mut labels = Vec::new();
@@ -41,14 +52,14 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     let value_text = rest
         .split_whitespace()
         .next()
-        .ok_or_else(|| format!("no value in `{line}`"))?;
+        .ok_or_else(|| LineError::new(format!("no value in `{line}`")))?;
     let value = match value_text {
         "+Inf" | "Inf" => f64::INFINITY,
         "-Inf" => f64::NEG_INFINITY,
         "NaN" => f64::NAN,
         v => v
             .parse::<f64>()
-            .map_err(|_| format!("`{v}` is not a number in `{line}`"))?,
+            .map_err(|_| LineError::new(format!("`{v}` is not a number in `{line}`")))?,
     };
     Ok(Sample {
         name: name.to_string(),
@@ -61,27 +72,29 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
 type Parsed<'a> = (Vec<(String, String)>, &'a str);
 
 /// Parses `a="x",b="y"}` and returns the labels and what follows the `}`.
-fn parse_labels(mut s: &str) -> Result<Parsed<'_>, String> {
+fn parse_labels(mut s: &str) -> Result<Parsed<'_>, LineError> {
     let mut labels = Vec::new();
     loop {
         s = s.trim_start();
         if let Some(after) = s.strip_prefix('}') {
             return Ok((labels, after));
         }
-        let eq = s.find('=').ok_or("a label without `=`")?;
+        let eq = s.find('=').ok_or(LineError::new("a label without `=`"))?;
         let key = s[..eq].trim().to_string();
         s = s[eq + 1..].trim_start();
-        s = s.strip_prefix('"').ok_or("a label value without quotes")?;
+        s = s
+            .strip_prefix('"')
+            .ok_or(LineError::new("a label value without quotes"))?;
         let mut value = String::new();
         let mut chars = s.char_indices();
         let end = loop {
             match chars.next() {
-                None => return Err("an unterminated label value".into()),
+                None => return Err(LineError::new("an unterminated label value")),
                 Some((i, '"')) => break i,
                 Some((_, '\\')) => match chars.next() {
                     Some((_, 'n')) => value.push('\n'),
                     Some((_, c)) => value.push(c),
-                    None => return Err("an unterminated label value".into()),
+                    None => return Err(LineError::new("an unterminated label value")),
                 },
                 Some((_, c)) => value.push(c),
             }
@@ -103,7 +116,7 @@ pub fn sample_value(
         let Some(sample) = parse_line(line) else {
             continue;
         };
-        let sample = sample.map_err(|reason| ProbeError::Prometheus { reason })?;
+        let sample = sample.map_err(|e| ProbeError::Prometheus { reason: e.0 })?;
         if sample.name != metric {
             continue;
         }

@@ -4,9 +4,6 @@ use std::time::Duration;
 
 use super::ProfileError;
 
-/// Where Go's `net/http/pprof` and most pprof-rs integrations serve a CPU profile.
-pub const DEFAULT_PROFILE_PATH: &str = "/debug/pprof/profile";
-
 /// Larger profile responses are refused.
 const MAX_BODY_BYTES: usize = 256 << 20;
 

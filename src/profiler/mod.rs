@@ -14,7 +14,7 @@ mod top;
 
 pub use capture::SelfProfiler;
 pub use decode::decode_pprof;
-pub use fetch::{DEFAULT_PROFILE_PATH, fetch_profile};
+pub use fetch::fetch_profile;
 pub use flame::{flamegraph_svg, folded_stacks};
 pub use top::{TopFunction, top_functions};
 

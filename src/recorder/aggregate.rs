@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{ErrorKind, Phases, Window};
-use crate::result::{Hist, new_histogram};
+use super::{Hist, new_histogram};
 
 /// Measured-period totals of one request name.
 #[derive(Debug, Clone)]

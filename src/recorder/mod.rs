@@ -4,19 +4,17 @@
 //! the single source of every number in the result: totals are sums of windows.
 
 mod aggregate;
+pub mod drive;
 mod error_kind;
+mod histogram;
 mod phases;
 
 use std::time::{Duration, Instant};
 
-use crate::result::{Hist, new_histogram};
-
 pub use aggregate::{Aggregate, EndpointAgg, SecondAgg};
 pub use error_kind::ErrorKind;
+pub use histogram::{Hist, MAX_US, new_histogram};
 pub use phases::Phases;
-
-/// Largest value recorded, in µs (one hour); longer latencies are clamped to it.
-use crate::result::MAX_US;
 
 /// The clock shared by all workers: a monotonic epoch and its wall-clock time, so every
 /// worker assigns an instant to the same wall-clock second (runs on several machines merge by

@@ -1,17 +1,17 @@
 //! `GET /debug/pprof/profile?seconds=N`: a CPU profile in Go's `net/http/pprof` convention,
-//! answered as the gzip-compressed protobuf `go tool pprof` reads.
+//! answered as the gzip-compressed protobuf `go tool pprof` reads. The sampling itself is the
+//! profiler's ([`SelfProfiler`]): the server profiles its own process.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use pprof::protos::Message;
 use serde::Deserialize;
 
 use super::error::ApiError;
+use crate::profiler::{ProfileError, SelfProfiler};
 
 const DEFAULT_SECONDS: u64 = 30;
 const MAX_SECONDS: u64 = 60;
@@ -43,7 +43,7 @@ pub(super) async fn handler(Query(params): Query<Params>) -> Result<Response, Ap
     PROFILING.store(false, Ordering::Release);
     let bytes = outcome
         .map_err(|e| ApiError::Internal(format!("profiler task failed: {e}")))?
-        .map_err(ApiError::Internal)?;
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
@@ -57,23 +57,10 @@ pub(super) async fn handler(Query(params): Query<Params>) -> Result<Response, Ap
         .into_response())
 }
 
-fn capture(length: Duration) -> Result<Vec<u8>, String> {
-    let guard = pprof::ProfilerGuardBuilder::default()
-        .frequency(FREQUENCY_HZ)
-        .blocklist(&["libc", "libgcc", "pthread", "vdso"])
-        .build()
-        .map_err(|e| format!("cannot start the profiler: {e}"))?;
+/// Samples this process for `length`; the gzipped pprof bytes.
+fn capture(length: Duration) -> Result<Vec<u8>, ProfileError> {
+    let profiler = SelfProfiler::start(FREQUENCY_HZ)?;
     std::thread::sleep(length);
-    let report = guard
-        .report()
-        .build()
-        .map_err(|e| format!("cannot build the profile: {e}"))?;
-    drop(guard);
-    let profile = report
-        .pprof()
-        .map_err(|e| format!("cannot encode the profile: {e}"))?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&profile.encode_to_vec())
-        .and_then(|()| gz.finish())
-        .map_err(|e| format!("cannot compress the profile: {e}"))
+    let (bytes, _decoded) = profiler.finish()?;
+    Ok(bytes)
 }

@@ -11,7 +11,7 @@ use super::{
     Totals, Verdict, WindowSummary,
 };
 use crate::plan::{LoadModel, Plan, TargetBase};
-use crate::recorder::{Aggregate, Clock, EndpointAgg, ErrorKind};
+use crate::recorder::{Aggregate, Clock, EndpointAgg, ErrorKind, Hist};
 
 /// Facts about the run that the aggregate does not hold.
 #[derive(Debug, Clone)]
@@ -157,22 +157,32 @@ fn endpoint_stats(
         .filter(|k| e.kinds[**k as usize] > 0)
         .map(|k| (k.name().to_string(), e.kinds[*k as usize]))
         .collect();
-    EndpointStats {
+    let mut stats = EndpointStats {
         name: name.to_string(),
         flow,
         requests: e.requests,
         errors: e.errors,
-        throughput_per_sec: per_sec(e.requests, measured_ms),
+        throughput_per_sec: 0.0,
         status,
         error_kinds,
-        latency_ms: Summary::of(&e.latency),
-        service_time_ms: Summary::of(&e.service),
+        latency_ms: Summary::default(),
+        service_time_ms: Summary::default(),
         histograms: Histograms {
             latency_us: EncodedHistogram::encode(&e.latency),
             service_time_us: EncodedHistogram::encode(&e.service),
         },
         connections: super::ConnectionStats::of(&e.phases),
-    }
+    };
+    derive(&mut stats, &e.latency, &e.service, measured_ms);
+    stats
+}
+
+/// Sets an endpoint's derived fields (summaries, throughput) from its counts and
+/// distributions: the one place a run's result and a merge of results compute them.
+pub(super) fn derive(e: &mut EndpointStats, latency: &Hist, service: &Hist, measured_ms: f64) {
+    e.latency_ms = Summary::of(latency);
+    e.service_time_ms = Summary::of(service);
+    e.throughput_per_sec = per_sec(e.requests, measured_ms);
 }
 
 fn load_info(plan: &Plan) -> LoadInfo {

@@ -45,12 +45,13 @@ impl ConnectionStats {
     /// Decodes back into phases (for merging).
     pub fn phases(&self) -> Result<Phases, String> {
         Ok(Phases {
-            connect: Some(self.connect_us.decode()?),
+            connect: Some(self.connect_us.decode().map_err(|e| e.to_string())?),
             tls_handshake: self
                 .tls_handshake_us
                 .as_ref()
                 .map(EncodedHistogram::decode)
-                .transpose()?,
+                .transpose()
+                .map_err(|e| e.to_string())?,
             http1_connections: self.http1,
             http2_connections: self.http2,
         })

@@ -1,33 +1,36 @@
-//! Histogram storage: creation with the project-wide range and precision, lossless
-//! serialization (HdrHistogram V2 + deflate + base64) and summaries.
+//! Histogram storage in result files: lossless serialization (HdrHistogram V2 + deflate +
+//! base64) and summaries. The histogram type itself is the recorder's ([`Hist`]).
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Summary, WindowSummary};
-
-/// Latency histogram in microseconds.
-pub type Hist = Histogram<u64>;
-
-/// Highest recordable value: one hour in microseconds. Larger values are clamped.
-pub const MAX_US: u64 = 3_600_000_000;
-
-/// A new empty histogram: 1 µs to one hour, 3 significant digits.
-pub fn new_histogram() -> Hist {
-    Histogram::new_with_bounds(1, MAX_US, 3).expect("valid bounds")
-}
+use crate::recorder::{Hist, new_histogram};
 
 /// A histogram serialized as HdrHistogram V2 (deflate) in base64: the form HdrHistogram's own
 /// tools read in interval logs.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(transparent)]
 pub struct EncodedHistogram(pub String);
+
+/// A stored histogram that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistogramError {
+    /// The text is not base64.
+    #[error("histogram is not base64: {0}")]
+    Base64(String),
+    /// The bytes are not an HdrHistogram V2 (deflate) serialization.
+    #[error("histogram does not decode: {0}")]
+    Decode(String),
+    /// The values do not fit the project-wide range.
+    #[error("histogram out of range: {0}")]
+    Range(String),
+}
 
 impl fmt::Debug for EncodedHistogram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -46,20 +49,20 @@ impl EncodedHistogram {
     }
 
     /// Deserializes; an empty string is an empty histogram.
-    pub fn decode(&self) -> Result<Hist, String> {
+    pub fn decode(&self) -> Result<Hist, HistogramError> {
         if self.0.is_empty() {
             return Ok(new_histogram());
         }
         let bytes = STANDARD
             .decode(&self.0)
-            .map_err(|e| format!("histogram is not base64: {e}"))?;
+            .map_err(|e| HistogramError::Base64(e.to_string()))?;
         let h: Hist = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+            .map_err(|e| HistogramError::Decode(format!("{e:?}")))?;
         // Re-home into the standard bounds so histograms from any writer add together.
         let mut out = new_histogram();
         out.add(&h)
-            .map_err(|e| format!("histogram out of range: {e:?}"))?;
+            .map_err(|e| HistogramError::Range(format!("{e:?}")))?;
         Ok(out)
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::{
     EncodedHistogram, EndpointStats, Hist, Histograms, RunResult, RunStatus, Second,
-    SecondEndpoint, Summary, Totals, WindowSummary, new_histogram,
+    SecondEndpoint, Totals, WindowSummary, new_histogram,
 };
 
 /// Results that cannot be merged.
@@ -157,7 +157,7 @@ fn add_hist(
     other: &EncodedHistogram,
     name: &str,
 ) -> Result<Hist, MergeError> {
-    let err = |e| MergeError::Histogram(name.to_string(), e);
+    let err = |e: super::HistogramError| MergeError::Histogram(name.to_string(), e.to_string());
     let mut h = acc.decode().map_err(err)?;
     h.add(other.decode().map_err(err)?)
         .map_err(|e| MergeError::Histogram(name.to_string(), format!("{e:?}")))?;
@@ -197,10 +197,10 @@ fn finish(e: &mut EndpointStats, measured_ms: f64) -> Result<(), MergeError> {
         latency_us,
         service_time_us,
     } = &e.histograms;
-    let err = |m| MergeError::Histogram(e.name.clone(), m);
-    e.latency_ms = Summary::of(&latency_us.decode().map_err(err)?);
-    e.service_time_ms = Summary::of(&service_time_us.decode().map_err(err)?);
-    e.throughput_per_sec = per_sec(e.requests, measured_ms);
+    let err = |m: super::HistogramError| MergeError::Histogram(e.name.clone(), m.to_string());
+    let latency = latency_us.decode().map_err(err)?;
+    let service = service_time_us.decode().map_err(err)?;
+    super::build::derive(e, &latency, &service, measured_ms);
     Ok(())
 }
 
@@ -227,7 +227,7 @@ fn add_second(acc: &mut Second, s: &Second) -> Result<(), MergeError> {
         let h = x
             .latency_us
             .decode()
-            .map_err(|m| MergeError::Histogram(x.name.clone(), m))?;
+            .map_err(|m| MergeError::Histogram(x.name.clone(), m.to_string()))?;
         all.add(&h)
             .map_err(|e| MergeError::Histogram(x.name.clone(), format!("{e:?}")))?;
     }

@@ -6,6 +6,7 @@
 //! Field names carry their unit (`_ms`, `_us`, `_per_sec`). Histograms are stored losslessly
 //! (HdrHistogram V2, deflate-compressed, base64), so results merge and compare exactly.
 
+mod baseline;
 mod build;
 mod connections;
 mod histogram;
@@ -17,9 +18,15 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::recorder::ErrorKind;
+
+pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
 pub use build::{RunMeta, build, target_label};
 pub use connections::ConnectionStats;
-pub use histogram::{EncodedHistogram, Hist, MAX_US, new_histogram};
+pub use histogram::{EncodedHistogram, HistogramError};
+// The histogram type of result files is the recorder's; re-exported because this module's
+// API (`EncodedHistogram::decode`) speaks of it.
+pub use crate::recorder::{Hist, MAX_US, new_histogram};
 pub use io::{ResultIoError, load, save_atomic};
 pub use merge::{MergeError, merge};
 
@@ -321,7 +328,7 @@ pub struct EndpointStats {
     pub throughput_per_sec: f64,
     /// Responses by HTTP status code.
     pub status: BTreeMap<String, u64>,
-    /// Failures by error kind (see [`crate::engine::ErrorKind`] names).
+    /// Failures by error kind (see [`crate::recorder::ErrorKind`] names).
     pub error_kinds: BTreeMap<String, u64>,
     /// Latency: from intended start (open model) or from send (closed model).
     pub latency_ms: Summary,
@@ -473,6 +480,18 @@ pub struct ErrorSample {
     pub message: String,
     /// How many times this exact message was seen (up to the sampling limit).
     pub count: u64,
+}
+
+impl EndpointStats {
+    /// Failed expectations (status, body, JSON, extraction) among the errors, as opposed to
+    /// transport failures: the kinds the recorder marks as expectations.
+    pub fn expectation_failures(&self) -> u64 {
+        ErrorKind::ALL
+            .iter()
+            .filter(|k| k.is_expectation())
+            .filter_map(|k| self.error_kinds.get(k.name()))
+            .sum()
+    }
 }
 
 impl RunResult {

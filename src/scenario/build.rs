@@ -4,14 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use http::HeaderName;
-
-use super::check::{Ctx, split_help};
+use super::check::{Ctx, check_http_url, headers, split_help};
 use super::errors::did_you_mean;
 use super::raw::{RawData, RawScenario, RawTarget, Sp, SpMap};
 use super::slo::{self, Part};
 use crate::plan::template::Scope;
-use crate::plan::{DataSet, Plan, Slo, Source, Target, TargetBase, Template};
+use crate::plan::{DataSet, Plan, Slo, Source, Target, TargetBase};
 use crate::units;
 
 const APIS: &[&str] = &["supervisor", "mesh", "cache", "all"];
@@ -38,7 +36,7 @@ pub(crate) fn plan(
     let max_body = match &raw.target.max_body {
         None => 16_000_000,
         Some(v) => units::parse_bytes(v.get()).unwrap_or_else(|e| {
-            let (msg, _) = split_help(&e);
+            let (msg, _) = split_help(&e.to_string());
             ctx.err(
                 v.span(),
                 format!("`max_body` is not a size: {msg}"),
@@ -184,51 +182,6 @@ fn target(ctx: &mut Ctx<'_>, t: &RawTarget) -> Target {
         ),
         tls: super::tls::tls(ctx, t.tls.as_ref(), auto_h2),
     }
-}
-
-/// Checks an absolute `http://` or `https://` URL (templates inside are allowed).
-pub(crate) fn check_http_url(
-    ctx: &mut Ctx<'_>,
-    field: &str,
-    url: &str,
-    span: std::ops::Range<usize>,
-) {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    if rest.is_none_or(str::is_empty) {
-        ctx.err(
-            span,
-            format!("`{field}` = `{url}` is not an http:// or https:// URL"),
-            Some(if field == "base_url" {
-                "write e.g. \"http://127.0.0.1:8080\" or \"embedded:cache\"".into()
-            } else {
-                "write e.g. \"http://127.0.0.1:8080/health\"".into()
-            }),
-        );
-    }
-}
-
-/// Compiles a header table: lowercase names, template values.
-pub(crate) fn headers(
-    ctx: &mut Ctx<'_>,
-    raw: &SpMap<Sp<String>>,
-    scope: &Scope<'_>,
-) -> Vec<(HeaderName, Template)> {
-    let mut out = Vec::new();
-    for (name, value) in &raw.0 {
-        let lower = name.get().to_ascii_lowercase();
-        let template = ctx.template(value, scope);
-        match HeaderName::from_bytes(lower.as_bytes()) {
-            Ok(h) => out.push((h, template)),
-            Err(_) => ctx.err(
-                name.span(),
-                format!("`{}` is not a valid header name", name.get()),
-                Some("header names are letters, digits and `-`, e.g. \"x-api-key\"".into()),
-            ),
-        }
-    }
-    out
 }
 
 fn data(ctx: &mut Ctx<'_>, raw: &[RawData]) -> Vec<(String, DataSet)> {

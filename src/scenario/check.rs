@@ -1,11 +1,14 @@
-//! Small checks shared by the builders: the error collector, names, units and templates.
+//! Small checks shared by the builders: the error collector, names, units, templates, URLs
+//! and header tables.
 
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use http::HeaderName;
+
 use super::errors::{Locator, ScenarioError};
-use super::raw::Sp;
+use super::raw::{Sp, SpMap};
 use crate::plan::Template;
 use crate::plan::template::Scope;
 use crate::units;
@@ -68,7 +71,7 @@ impl Ctx<'_> {
             Some(v) => match units::parse_duration(v.get()) {
                 Ok(d) => d,
                 Err(e) => {
-                    let (msg, _) = split_help(&e);
+                    let (msg, _) = split_help(&e.to_string());
                     self.err(
                         v.span(),
                         format!("`{field}` is not a duration: {msg}"),
@@ -100,4 +103,49 @@ pub(crate) fn split_help(text: &str) -> (String, Option<String>) {
         Some((m, h)) => (m.to_string(), Some(h.to_string())),
         None => (text.to_string(), None),
     }
+}
+
+/// Checks an absolute `http://` or `https://` URL (templates inside are allowed).
+pub(crate) fn check_http_url(
+    ctx: &mut Ctx<'_>,
+    field: &str,
+    url: &str,
+    span: std::ops::Range<usize>,
+) {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    if rest.is_none_or(str::is_empty) {
+        ctx.err(
+            span,
+            format!("`{field}` = `{url}` is not an http:// or https:// URL"),
+            Some(if field == "base_url" {
+                "write e.g. \"http://127.0.0.1:8080\" or \"embedded:cache\"".into()
+            } else {
+                "write e.g. \"http://127.0.0.1:8080/health\"".into()
+            }),
+        );
+    }
+}
+
+/// Compiles a header table: lowercase names, template values.
+pub(crate) fn headers(
+    ctx: &mut Ctx<'_>,
+    raw: &SpMap<Sp<String>>,
+    scope: &Scope<'_>,
+) -> Vec<(HeaderName, Template)> {
+    let mut out = Vec::new();
+    for (name, value) in &raw.0 {
+        let lower = name.get().to_ascii_lowercase();
+        let template = ctx.template(value, scope);
+        match HeaderName::from_bytes(lower.as_bytes()) {
+            Ok(h) => out.push((h, template)),
+            Err(_) => ctx.err(
+                name.span(),
+                format!("`{}` is not a valid header name", name.get()),
+                Some("header names are letters, digits and `-`, e.g. \"x-api-key\"".into()),
+            ),
+        }
+    }
+    out
 }

@@ -22,7 +22,7 @@ fn level(ctx: &mut Ctx<'_>, model: RawModel, field: &str, v: &Sp<RawLevel>) -> f
         }
         (RawModel::Open, RawLevel::Number(n)) if *n >= 0.0 => *n,
         (RawModel::Open, RawLevel::Text(t)) => units::parse_rate(t).unwrap_or_else(|e| {
-            let (msg, _) = split_help(&e);
+            let (msg, _) = split_help(&e.to_string());
             ctx.err(
                 v.span(),
                 format!("`{field}`: {msg}"),

@@ -67,10 +67,12 @@
 //!
 //! Templates: see [`crate::plan::template`].
 
+mod body;
 mod build;
 mod check;
 mod describe;
 mod errors;
+mod expect;
 mod keys;
 mod load;
 mod observe;
@@ -79,6 +81,7 @@ pub mod raw;
 mod request;
 mod slo;
 pub mod tls;
+mod websocket;
 
 use std::path::Path;
 
@@ -89,7 +92,7 @@ use toml::de::DeTable;
 pub use describe::describe;
 pub use errors::{ScenarioError, ScenarioErrors};
 pub use overrides::Overrides;
-pub use slo::parse_slo;
+pub use slo::{SloError, parse_slo};
 
 use crate::plan::{Plan, Source};
 use check::Ctx;

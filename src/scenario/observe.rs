@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use super::build::check_http_url;
-use super::check::Ctx;
+use super::check::{Ctx, check_http_url};
 use super::errors::did_you_mean;
 use super::raw::{RawProbe, RawProfile, RawScenario, RawTarget, Sp};
-use crate::plan::{LaunchConfig, Metric, Probe, ProbeRead, Slo, TargetBase, TargetProfile};
-use crate::profiler::DEFAULT_PROFILE_PATH;
+use crate::plan::{
+    DEFAULT_PROFILE_PATH, LaunchConfig, Metric, Probe, ProbeRead, Slo, TargetBase, TargetProfile,
+};
 
 /// The longest default profile window, in seconds.
 const DEFAULT_PROFILE_SECONDS: u64 = 10;

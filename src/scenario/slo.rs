@@ -46,16 +46,24 @@ pub(crate) enum Part {
     Value,
 }
 
-/// A problem with an SLO entry: where, what, and what to write instead.
-pub(crate) type SloError = (Part, String, Option<String>);
+/// A problem with an SLO entry while the plan is built: where, what, and what to write
+/// instead (the builder points each at its own span).
+pub(crate) type Problem = (Part, String, Option<String>);
+
+/// An SLO entry that does not parse: what is wrong and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", help.as_ref().map(|h| format!("; {h}")).unwrap_or_default())]
+pub struct SloError {
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead, if there is a hint.
+    pub help: Option<String>,
+}
 
 /// Parses one SLO entry, e.g. `("get.latency.p99", "< 5ms")`. The request prefix (if any) is
 /// not checked against the plan here.
-pub fn parse_slo(key: &str, value: &str) -> Result<Slo, String> {
-    parse(key, value).map_err(|(_, msg, help)| match help {
-        Some(h) => format!("{msg}; {h}"),
-        None => msg,
-    })
+pub fn parse_slo(key: &str, value: &str) -> Result<Slo, SloError> {
+    parse(key, value).map_err(|(_, message, help)| SloError { message, help })
 }
 
 /// Splits `key` into the request prefix (if any) and the metric name.
@@ -74,7 +82,7 @@ fn split_key(key: &str) -> (Option<&str>, &str) {
     }
 }
 
-pub(crate) fn parse(key: &str, value: &str) -> Result<Slo, SloError> {
+pub(crate) fn parse(key: &str, value: &str) -> Result<Slo, Problem> {
     let (request, metric_name) = split_key(key);
     let metric = parse_metric(metric_name).map_err(|e| {
         // `latncy.p99` reads as request `latncy`; a misspelt metric is the likelier story.
@@ -100,7 +108,7 @@ pub(crate) fn parse(key: &str, value: &str) -> Result<Slo, SloError> {
     })
 }
 
-fn parse_metric(name: &str) -> Result<Metric, SloError> {
+fn parse_metric(name: &str) -> Result<Metric, Problem> {
     let unknown = || {
         (
             Part::Key,
@@ -159,7 +167,7 @@ fn parse_metric(name: &str) -> Result<Metric, SloError> {
     }
 }
 
-fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), SloError> {
+fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), Problem> {
     let v = value.trim();
     let (op, rest) = if let Some(r) = v.strip_prefix("<=") {
         (Op::Le, r)
@@ -330,34 +338,39 @@ mod tests {
 
     #[test]
     fn bad_entries_say_what_to_write() {
-        let e = parse_slo("error_rate", "< 100ms").unwrap_err();
+        let e = parse_slo("error_rate", "< 100ms").unwrap_err().to_string();
         assert!(e.contains("write \"< 1%\""), "{e}");
         assert!(
             parse_slo("latency.p0", "< 1ms")
                 .unwrap_err()
+                .to_string()
                 .contains("out of range")
         );
         assert!(
             parse_slo("latency.p101", "< 1ms")
                 .unwrap_err()
+                .to_string()
                 .contains("out of range")
         );
         assert!(
             parse_slo("error_rate", "< 0%")
                 .unwrap_err()
+                .to_string()
                 .contains("never hold")
         );
         assert!(
             parse_slo("expect_pass_rate", "> 100%")
                 .unwrap_err()
+                .to_string()
                 .contains("never hold")
         );
         assert!(
             parse_slo("latency.p99", "< 0ms")
                 .unwrap_err()
+                .to_string()
                 .contains("never hold")
         );
-        let e = parse_slo("latncy.p99", "< 1ms").unwrap_err();
+        let e = parse_slo("latncy.p99", "< 1ms").unwrap_err().to_string();
         assert!(e.contains("not a metric"), "{e}");
     }
 }

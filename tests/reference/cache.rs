@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Server, config, eventually};
+use super::support::{Server, config, eventually};
 
 #[tokio::test]
 async fn set_get_delete_and_stats() {

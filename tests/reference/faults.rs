@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, config};
+use super::support::{Server, config};
 
 #[tokio::test]
 async fn error_rate_is_close_to_the_setting() {

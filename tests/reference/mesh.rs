@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, config};
+use super::support::{Server, config};
 
 async fn register(server: &Server, name: &str, caps: &[&str], capacity: u32) -> String {
     let reply = server

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use pprof::protos::Message;
 
-use crate::support::{Client, STEP, Server, config};
+use super::support::{Client, STEP, Server, config};
 
 #[tokio::test]
 async fn healthz_and_metrics_with_route_labels() {
@@ -38,6 +38,7 @@ async fn healthz_and_metrics_with_route_labels() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pprof_profile_is_a_gzipped_protobuf_with_samples() {
+    let _one = crate::shared::PROFILER.lock().await;
     let server = Server::start(config()).await;
     // Keep a CPU busy so the 99 Hz sampler has something to see.
     let busy = Arc::new(AtomicBool::new(true));

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Server, config, eventually};
+use super::support::{Server, config, eventually};
 
 async fn state_of(server: &Server, name: &str) -> String {
     let reply = server.get(&format!("/api/services/{name}")).await;

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{STEP, config};
+use super::support::{STEP, config};
 use crate::tls_support::client::{
     self, H1_ONLY, H2_AND_H1, H2_ONLY, get, handshake, negotiated, raw_get, rustls_error,
 };
@@ -125,7 +125,7 @@ async fn wss_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_wss_connections_are_held_and_echo() {
     const CLIENTS: usize = 1000;
-    crate::ws::raise_fd_limit(8192);
+    super::ws::raise_fd_limit(8192);
     let pki = Pki::new();
     let server = TlsServer::start(files(&pki)).await;
     let config = client::config(&pki.ca.cert, H1_ONLY, None);

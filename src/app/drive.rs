@@ -1,0 +1,170 @@
+//! Driving a run: the engine on its own thread, the recorder's aggregation loop with live
+//! progress, checkpoints of result.json and a watch on a launched target, then the finished
+//! [`RunResult`] with the generator's own health judged by [`crate::analysis::health`].
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::progress::Progress;
+use super::target::RunTarget;
+use crate::analysis::{health, slo};
+use crate::engine::{self, ResolvedTarget, Shared};
+use crate::launch::Sampler;
+use crate::plan::{LoadModel, Plan};
+use crate::recorder::drive::{Every, collect};
+use crate::recorder::{Aggregate, Clock};
+use crate::result::{self, ResourceReading, RunMeta, RunResult, RunStatus, Summary};
+
+/// Start of the warning recorded when a launched target exits mid-run.
+pub(super) const TARGET_EXITED: &str = "the target exited during the run";
+
+/// How often a long run checkpoints its result.json.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+
+/// How often the loop wakes without a window, to update progress and watch the target.
+const POLL: Duration = Duration::from_millis(100);
+
+/// How often the generator's own CPU and memory are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// What one run is driven with.
+pub(super) struct Drive<'a> {
+    /// The validated plan.
+    pub plan: &'a Arc<Plan>,
+    /// Where the load goes.
+    pub target: ResolvedTarget,
+    /// The run's clock (started by the observers, so their clocks agree).
+    pub clock: Clock,
+    /// Engine worker threads.
+    pub threads: usize,
+    /// Set to stop the run early (signals, a crashed target).
+    pub stop: &'a Arc<AtomicBool>,
+    /// The run folder: checkpoints go to its result.json.
+    pub dir: &'a Path,
+    /// No live progress.
+    pub quiet: bool,
+    /// The target, watched for a crash.
+    pub run_target: &'a mut RunTarget,
+}
+
+/// Runs the engine, aggregating windows, showing progress and checkpointing; returns the
+/// judged result.
+pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
+    let Drive {
+        plan,
+        target,
+        clock,
+        threads,
+        stop,
+        dir,
+        quiet,
+        run_target,
+    } = d;
+    let sampler = Sampler::start_single(std::process::id(), SAMPLE_EVERY);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let shared = Arc::new(Shared::new(plan.clone(), target));
+    let engine_stop = stop.clone();
+    let engine = std::thread::Builder::new()
+        .name("nexus-engine".into())
+        .spawn(move || engine::run(shared, threads, clock, engine_stop, tx))?;
+
+    let total = plan.load.profile.duration();
+    let mut agg = Aggregate::new(plan.requests.len());
+    let mut progress = Progress::new(quiet, total);
+    let mut checkpoint = Every::new(CHECKPOINT_EVERY);
+    let mut crashed = None;
+    let meta = |status, measured, cancelled, warnings| RunMeta {
+        clock,
+        measured,
+        status,
+        threads,
+        cancelled,
+        warnings,
+    };
+    collect(&rx, &mut agg, POLL, |agg| -> anyhow::Result<()> {
+        progress.update(agg, clock.epoch.elapsed().min(total));
+        if crashed.is_none() {
+            crashed = run_target.crashed();
+            if let Some(how) = &crashed {
+                eprintln!(
+                    "error: the target exited during the run ({how}); stopping and saving what was measured"
+                );
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+        if checkpoint.due() {
+            let measured = Instant::now().saturating_duration_since(clock.warmup_end);
+            let mut partial = result::build(
+                plan,
+                agg,
+                &meta(RunStatus::Running, measured, 0, Vec::new()),
+            );
+            slo::apply(&mut partial, &plan.slos);
+            result::save_atomic(&partial, &dir.join("result.json"))?;
+        }
+        Ok(())
+    })?;
+    progress.finish();
+    let outcome = engine
+        .join()
+        .map_err(|_| anyhow::anyhow!("the engine panicked"))??;
+    let measured = outcome
+        .schedule_end
+        .saturating_duration_since(clock.warmup_end);
+    let status = if outcome.interrupted {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Completed
+    };
+
+    let issued = agg
+        .seconds
+        .values()
+        .map(|s| s.requests() + s.dropped)
+        .sum::<u64>()
+        + outcome.cancelled;
+    let ran = outcome.schedule_end - clock.epoch;
+    let mut warnings: Vec<String> = health::schedule_warning(plan, issued, ran)
+        .into_iter()
+        .collect();
+    let lag = match plan.load.model {
+        LoadModel::Open { .. } if !agg.lag.is_empty() => Some(Summary::of(&agg.lag)),
+        _ => None,
+    };
+    warnings.extend(lag.as_ref().and_then(health::lag_warning));
+    let readings = sampler
+        .finish()
+        .iter()
+        .map(|s| ResourceReading {
+            t_ms: s.t_ms,
+            rss_bytes: s.rss_bytes,
+            cpu_percent: s.cpu_percent,
+        })
+        .collect();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let (mut generator, pegged) =
+        health::generator_health(readings, threads, cpus, !warnings.is_empty());
+    warnings.extend(pegged);
+    generator.schedule_lag_ms = lag;
+    if let Some(how) = crashed {
+        warnings.insert(
+            0,
+            format!("{TARGET_EXITED} ({how}); the results cover the time before"),
+        );
+    }
+    if plan.target.tls.insecure {
+        warnings.insert(0, crate::result::INSECURE_WARNING.into());
+    }
+    let mut result = result::build(
+        plan,
+        &agg,
+        &meta(status, measured, outcome.cancelled, warnings),
+    );
+    result.generator = Some(generator);
+    slo::apply(&mut result, &plan.slos);
+    Ok((result, clock))
+}
