@@ -164,6 +164,10 @@ pub struct ServeArgs {
     /// Fault: multiply the handling time by this factor (`1.2` = 20 % slower).
     #[arg(long)]
     pub slowdown: Option<f64>,
+    /// Fault: every request to ROUTE first burns DURATION of CPU in a function named
+    /// `nexus_fault_burn_cpu` (`/api/services:2ms`), for profile-diff tests.
+    #[arg(long, value_name = "ROUTE:DURATION")]
+    pub burn_cpu: Option<String>,
     /// Serve HTTPS (ALPN h2 and http/1.1) with a certificate generated at start for
     /// 127.0.0.1, ::1 and localhost; the first stdout line is then `https://…`.
     #[arg(long, help_heading = "TLS")]

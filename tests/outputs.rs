@@ -3,6 +3,8 @@
 
 #[path = "outputs/browser.rs"]
 mod browser;
+#[path = "outputs/browser_flame.rs"]
+mod browser_flame;
 #[path = "outputs/escaping.rs"]
 mod escaping;
 #[path = "outputs/files.rs"]

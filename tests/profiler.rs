@@ -1,5 +1,12 @@
 //! Profiles: the committed real fixture, self-profiling, and fetching over loopback HTTP.
 
+#[path = "profiler/diff.rs"]
+mod diff;
+#[path = "profiler/go.rs"]
+mod go;
+#[path = "profiler/samples.rs"]
+mod samples;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -67,6 +74,24 @@ fn fixture_decodes_and_renders() {
         folded
             .iter()
             .all(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().is_ok())
+    );
+
+    // Short names for the graph and tables; the profile itself keeps the full ones.
+    assert!(
+        profile
+            .string_table
+            .iter()
+            .any(|s| s.contains("AssertUnwindSafe<")),
+        "the fixture holds full generic names"
+    );
+    assert!(
+        folded.iter().all(|l| !l.contains("AssertUnwindSafe<")),
+        "{folded:?}"
+    );
+    assert!(
+        folded
+            .iter()
+            .any(|l| l.contains("<AssertUnwindSafe as FnOnce>::call_once"))
     );
 
     let svg = flamegraph_svg(&profile, "sample profile").unwrap();

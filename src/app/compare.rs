@@ -32,6 +32,24 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         )
     })?;
     print!("{}", render_terminal(&comparison, use_color()));
+    // The current run's folder: where its profile is and the diff SVG goes.
+    let dir = if args.current.is_dir() {
+        args.current.as_path()
+    } else {
+        args.current
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+    };
+    match super::profile_diff::section(&path, &baseline, dir, &current) {
+        Ok(Some(s)) => println!(
+            "\nCPU profile diff ({}):\n{}",
+            dir.join(super::profile_diff::DIFF_SVG).display(),
+            s.markdown
+        ),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: CPU profile diff: {e:#}"),
+    }
     Ok(if comparison.regressed() {
         Outcome::GateFailed
     } else {

@@ -6,6 +6,7 @@ mod drive;
 mod embedded_tls;
 mod merge;
 mod observe;
+mod profile_diff;
 mod progress;
 mod report;
 mod run;

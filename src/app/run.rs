@@ -128,6 +128,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                     }
                     gate_failed |= c.regressed();
                     sections.push(comparison_section(&c, &base, &result));
+                    match super::profile_diff::section(&base_path, &base, &dir, &result) {
+                        Ok(s) => sections.extend(s),
+                        Err(e) => eprintln!("warning: CPU profile diff: {e:#}"),
+                    }
                 }
             },
         }
@@ -147,6 +151,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(name) = &args.save_baseline {
         let saved = result::save_baseline(&result, name)?;
+        if let Some(p) = super::profile_diff::save_baseline_profile(&dir, &result, &saved)? {
+            if !args.quiet {
+                eprintln!("baseline profile saved: {}", p.display());
+            }
+        }
         if !args.quiet {
             eprintln!("baseline saved: {}", saved.display());
         }

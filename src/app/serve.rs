@@ -193,6 +193,11 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
             error_rate,
             stall,
             slowdown,
+            burn_cpu: args
+                .burn_cpu
+                .as_deref()
+                .map(crate::reference::BurnCpu::parse)
+                .transpose()?,
         },
     })
 }

@@ -3,8 +3,8 @@
 //!
 //! Flamegraphs: inferno's SVG carries its own script (zoom, search), so it is embedded in an
 //! `<iframe sandbox="allow-scripts" srcdoc="…">` — an opaque origin that cannot reach the
-//! page — and the page's Content-Security-Policy then allows inline scripts (see
-//! [`super::html`]). The page itself has no script; nothing is fetched. The SVG is read from
+//! page — sized to the graph ([`super::flame_embed`]), and the page's Content-Security-Policy
+//! then allows inline scripts (see [`super::html`]). The page itself has no script; nothing is fetched. The SVG is read from
 //! the run folder (the file the result names); without it the section links to the file.
 
 use std::fmt::Write as _;
@@ -205,13 +205,10 @@ fn profile(out: &mut String, p: &ProfileInfo, assets: Option<&Path>) {
     if let Some(name) = p.flamegraph_file.as_deref().and_then(plain_name) {
         match assets.map(|d| std::fs::read_to_string(d.join(name))) {
             Some(Ok(svg)) => {
-                let _ = write!(
-                    out,
-                    "<iframe class=\"flamegraph\" title=\"{} flamegraph\" sandbox=\"allow-scripts\" \
-                     srcdoc=\"{}\"></iframe>",
-                    esc(&p.kind),
-                    esc(&svg)
-                );
+                out.push_str(&super::flame_embed::iframe(
+                    &svg,
+                    &format!("{} flamegraph", p.kind),
+                ));
             }
             _ => {
                 let _ = write!(

@@ -13,6 +13,7 @@ mod charts_observe;
 pub mod comparison;
 pub mod connections;
 pub mod csv;
+mod flame_embed;
 pub mod format;
 pub mod hlog;
 pub mod html;
@@ -20,6 +21,7 @@ mod html_observe;
 mod html_tables;
 pub mod junit;
 pub mod markdown;
+pub mod profile_diff;
 mod series;
 mod terminal;
 

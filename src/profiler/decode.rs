@@ -45,7 +45,8 @@ pub fn decode_pprof(bytes: &[u8]) -> Result<Profile, ProfileError> {
     Ok(profile)
 }
 
-/// Every distinct stack of the profile with its sample count, frames named root first.
+/// Every distinct stack of the profile with its sample count, frames named root first with
+/// their short names (so instances of one generic function merge).
 ///
 /// The count is the `samples` value if the profile has one, else its first value. Inlined
 /// frames are expanded; a location without symbols is named by its address.
@@ -55,6 +56,30 @@ pub(crate) fn stacks(p: &Profile) -> Vec<(Vec<String>, u64)> {
         .iter()
         .position(|t| string(p, t.ty) == "samples")
         .unwrap_or(0);
+    stacks_of(p, value_index)
+}
+
+/// CPU nanoseconds per distinct stack: the profile's `nanoseconds` value when it has one
+/// (pprof-rs and Go both write `cpu`/`nanoseconds`), else samples × `period`.
+pub(crate) fn cpu_stacks(p: &Profile) -> Vec<(Vec<String>, f64)> {
+    if let Some(i) = p
+        .sample_type
+        .iter()
+        .position(|t| string(p, t.unit) == "nanoseconds")
+    {
+        return stacks_of(p, i)
+            .into_iter()
+            .map(|(f, n)| (f, n as f64))
+            .collect();
+    }
+    let period = if p.period > 0 { p.period as f64 } else { 1.0 };
+    stacks(p)
+        .into_iter()
+        .map(|(f, n)| (f, n as f64 * period))
+        .collect()
+}
+
+fn stacks_of(p: &Profile, value_index: usize) -> Vec<(Vec<String>, u64)> {
     let functions: HashMap<u64, &pprof::protos::Function> =
         p.function.iter().map(|f| (f.id, f)).collect();
     let locations: HashMap<u64, &pprof::protos::Location> =
@@ -89,8 +114,9 @@ pub(crate) fn stacks(p: &Profile) -> Vec<(Vec<String>, u64)> {
     stacks
 }
 
-/// A function's display name: its name, else its system name; `;` and line breaks are
-/// replaced because the folded format uses them as separators.
+/// A function's display name: its name (else its system name) shortened by
+/// [`super::names::simplify`]; `;` and line breaks are replaced because the folded format
+/// uses them as separators.
 fn function_name(p: &Profile, function: Option<&pprof::protos::Function>) -> String {
     let Some(function) = function else {
         return "[unknown]".into();
@@ -102,7 +128,9 @@ fn function_name(p: &Profile, function: Option<&pprof::protos::Function>) -> Str
     if name.is_empty() {
         return format!("function#{}", function.id);
     }
-    name.replace(';', ",").replace(['\n', '\r'], " ")
+    super::names::simplify(name)
+        .replace(';', ",")
+        .replace(['\n', '\r'], " ")
 }
 
 fn string(p: &Profile, index: i64) -> &str {

@@ -25,6 +25,12 @@ pub fn flamegraph_svg(p: &Profile, title: &str) -> Result<String, ProfileError> 
     // Colour by name hash, so the same function has the same colour in every report.
     options.hash = true;
     options.deterministic = true;
+    // An icicle graph: the root and the widest frames at the top, right under the title, so
+    // the part a reader looks at first is in view however deep the stacks go.
+    options.direction = inferno::flamegraph::Direction::Inverted;
+    // No fixed width: the graph fills the width it is shown at and its script truncates the
+    // labels for that width.
+    options.image_width = None;
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
         .map_err(ProfileError::Render)?;

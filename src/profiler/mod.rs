@@ -8,14 +8,18 @@
 
 mod capture;
 mod decode;
+mod diff;
 mod fetch;
 mod flame;
+mod names;
 mod top;
 
-pub use capture::SelfProfiler;
+pub use capture::{BLOCKLIST, SelfProfiler};
 pub use decode::decode_pprof;
+pub use diff::{DiffRow, cpu_diff, diff_flamegraph_svg};
 pub use fetch::fetch_profile;
 pub use flame::{flamegraph_svg, folded_stacks};
+pub use names::simplify as short_name;
 pub use top::{TopFunction, top_functions};
 
 /// A decoded pprof profile (the `perftools.profiles.Profile` protobuf message).

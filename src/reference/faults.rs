@@ -49,6 +49,11 @@ async fn inject(State(state): State<Arc<FaultState>>, req: Request, next: Next) 
     if faults.error_rate > 0.0 && rand::rng().random::<f64>() < faults.error_rate {
         return ApiError::Internal("injected fault".into()).into_response();
     }
+    if let Some(burn) = &faults.burn_cpu
+        && req.uri().path() == burn.route
+    {
+        std::hint::black_box(super::nexus_fault_burn_cpu(burn.duration));
+    }
     let handled = Instant::now();
     let response = next.run(req).await;
     if slowdown > 1.0 {

@@ -10,6 +10,7 @@
 //! The same application is served over plain HTTP ([`serve`]) or HTTPS ([`serve_tls`], with
 //! the identity and mTLS settings of [`tls`]).
 
+mod burn;
 mod cache;
 mod error;
 mod faults;
@@ -26,6 +27,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio::sync::watch;
 
+pub use burn::{BurnCpu, BurnCpuError, nexus_fault_burn_cpu};
 pub use error::ApiError;
 pub use tls::{Identity, ServerTls, TlsError, TlsOptions};
 
@@ -61,6 +63,8 @@ pub struct Faults {
     pub stall: Option<(Duration, Duration)>,
     /// Multiplies the handler's measured time (`1.0` = no slowdown).
     pub slowdown: f64,
+    /// Requests to one route burn CPU in a named function first (`--burn-cpu`).
+    pub burn_cpu: Option<BurnCpu>,
 }
 
 impl Default for Faults {
@@ -70,6 +74,7 @@ impl Default for Faults {
             error_rate: 0.0,
             stall: None,
             slowdown: 1.0,
+            burn_cpu: None,
         }
     }
 }
@@ -81,6 +86,7 @@ impl Faults {
             || self.error_rate > 0.0
             || self.stall.is_some()
             || self.slowdown > 1.0
+            || self.burn_cpu.is_some()
     }
 }
 

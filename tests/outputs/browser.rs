@@ -74,7 +74,7 @@ fn start_chromium(profile: &Path) -> (Browser, String) {
 }
 
 /// A minimal CDP client on one page session.
-struct Cdp {
+pub(super) struct Cdp {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     session: Option<String>,
@@ -82,7 +82,7 @@ struct Cdp {
 }
 
 impl Cdp {
-    async fn call(&mut self, method: &str, params: Value) -> Value {
+    pub(super) async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -132,7 +132,20 @@ impl Cdp {
         .unwrap_or_else(|_| panic!("no {method} within 20s"));
     }
 
-    async fn eval(&mut self, expr: &str) -> Value {
+    /// Evaluates `expr` in another session (an out-of-process frame attached to the page).
+    pub(super) async fn eval_in(&mut self, session: &str, expr: &str) -> Value {
+        let page = self.session.replace(session.to_string());
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expr, "returnByValue": true}),
+            )
+            .await;
+        self.session = page;
+        r["result"]["value"].clone()
+    }
+
+    pub(super) async fn eval(&mut self, expr: &str) -> Value {
         let r = self
             .call(
                 "Runtime.evaluate",
@@ -156,10 +169,15 @@ impl Cdp {
 }
 
 fn render(result: &nexus_bench::result::RunResult, dir: &Path) -> PathBuf {
-    let input = ReportInput {
-        result,
-        sections: &[],
-    };
+    render_with(result, dir, &[])
+}
+
+fn render_with(
+    result: &nexus_bench::result::RunResult,
+    dir: &Path,
+    sections: &[output::Section],
+) -> PathBuf {
+    let input = ReportInput { result, sections };
     let opts = OutputOptions {
         html: true,
         extra: false,
@@ -207,7 +225,29 @@ async fn report_renders_in_chromium() {
     let svg = nexus_bench::profiler::flamegraph_svg(&profile, "target CPU profile").unwrap();
     std::fs::write(observed_dir.join("target-flamegraph.svg"), svg).unwrap();
     let observed = fixture::observed(fixture::sample(), "evictions");
-    let observed_report = render(&observed, &observed_dir);
+    // A profile-diff section as `run --baseline` adds it: the fixture against itself with
+    // its first stack doubled.
+    let mut after = profile.clone();
+    for v in &mut after.sample[0].value {
+        *v *= 2;
+    }
+    let diff_rows = nexus_bench::profiler::cpu_diff(&profile, 100.0, &after, 100.0, 10).unwrap();
+    let diff_svg = nexus_bench::profiler::diff_flamegraph_svg(
+        &profile,
+        100.0,
+        &after,
+        100.0,
+        "target CPU per request: baseline → this run",
+    )
+    .unwrap();
+    let diff = output::Section {
+        id: "profile-diff".into(),
+        title: "CPU profile diff".into(),
+        html: output::profile_diff::render_html(&diff_rows, Some(&diff_svg), "target-diff.svg"),
+        markdown: output::profile_diff::render_markdown(&diff_rows),
+        junit: Vec::new(),
+    };
+    let observed_report = render_with(&observed, &observed_dir, &[diff]);
     let (_browser, ws_url) = start_chromium(&tmp.path().join("profile"));
 
     let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(ws_url.as_str()))
@@ -233,6 +273,12 @@ async fn report_renders_in_chromium() {
     for domain in ["Runtime", "Log", "Network", "Page"] {
         cdp.call(&format!("{domain}.enable"), json!({})).await;
     }
+    // Out-of-process frames (the sandboxed flamegraph) become sessions of their own.
+    cdp.call(
+        "Target.setAutoAttach",
+        json!({"autoAttach": true, "waitForDebuggerOnStart": false, "flatten": true}),
+    )
+    .await;
     cdp.call(
         "Emulation.setDeviceMetricsOverride",
         json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
@@ -333,6 +379,8 @@ async fn report_renders_in_chromium() {
     assert!(probe.as_str().unwrap().contains("0.8125"), "{probe}");
     let scripts = cdp.eval("document.querySelectorAll('script').length").await;
     assert_eq!(scripts, json!(0), "the page itself has no script");
+    super::browser_flame::flamegraph_is_readable(&mut cdp, &events).await;
+    super::browser_flame::diff_flamegraph_renders(&mut cdp, &events).await;
 
     // The hostile report: markup in the result must stay text.
     let (url, events) = cdp.open(&hostile_report).await;
