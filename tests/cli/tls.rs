@@ -358,9 +358,12 @@ fn cache_passes_over_https() {
 /// client against a release `serve --tls` passes: the cost is the debug server's.
 #[test]
 fn supervisor_passes_over_https_holding_a_thousand_wss_streams() {
+    // The 1,000 wss streams open their TLS connections at the start: a 2 s warm-up keeps
+    // those handshakes (server side, in the debug-built reference target) out of the
+    // measured API latencies, which the shipped p95 limits judge.
     let result = passes_over_https(
         "supervisor",
-        &["--duration", "3s", "--set", "load.warmup=1s"],
+        &["--duration", "3s", "--set", "load.warmup=2s"],
     );
     let stream = result["endpoints"]
         .as_array()
