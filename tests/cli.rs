@@ -9,3 +9,5 @@ mod exits;
 mod shipped;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "cli/verdicts.rs"]
+mod verdicts;

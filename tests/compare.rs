@@ -373,7 +373,7 @@ fn several_requests_get_rows_each_and_overall() {
 }
 
 #[test]
-fn too_few_seconds_give_no_verdict() {
+fn too_few_seconds_are_inconclusive() {
     let short = Shape {
         seconds: 4,
         ..Shape::default()
@@ -384,11 +384,22 @@ fn too_few_seconds_give_no_verdict() {
     };
     let c = run(&short, &slow, &CompareOptions::default());
     assert!(!c.regressed());
-    assert!(
-        c.rows
-            .iter()
-            .all(|r| r.note.as_deref().unwrap_or("").contains("too few samples"))
-    );
+    assert!(c.inconclusive());
+    assert!(c.rows.iter().all(|r| r.verdict == Change::Inconclusive
+        && r.note.as_deref().unwrap_or("").contains("too few samples")));
+    let text = render_terminal(&c, false);
+    assert!(text.contains("Inconclusive:"), "{text}");
+    assert!(text.contains("run at least"), "{text}");
+}
+
+#[test]
+fn the_minimum_sample_count_follows_the_bonferroni_level() {
+    use nexus_bench::analysis::compare::min_samples;
+    // Smallest two-sided Mann–Whitney p with n each is 2 / C(2n, n): 0.0286 at 4, 0.0079 at 5.
+    assert_eq!(min_samples(0.05 / 4.0), 5);
+    // 2 / C(12, 6) = 0.00216 > 0.05 / 28; 2 / C(14, 7) = 0.00058.
+    assert_eq!(min_samples(0.05 / 28.0), 7);
+    assert_eq!(min_samples(0.5), 5);
 }
 
 #[test]

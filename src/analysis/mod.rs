@@ -2,5 +2,6 @@
 //! (rendered by [`crate::output::comparison`]).
 
 pub mod compare;
+pub mod judge;
 pub mod slo;
 pub mod stats;

@@ -13,7 +13,7 @@ use super::Outcome;
 use super::observe::Observers;
 use super::progress::Progress;
 use super::target::RunTarget;
-use crate::analysis::{compare, slo};
+use crate::analysis::{compare, judge, slo};
 use crate::cli::RunArgs;
 use crate::engine::{self, ResolvedTarget, Shared};
 use crate::launch::{ResourceSample, Sampler};
@@ -56,6 +56,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.force,
     )?;
     let threads = args.threads.unwrap_or_else(default_threads).max(1);
+    // Before any traffic: the generator's own limit must not become the target's failure.
+    let need = crate::rlimit::estimate(&plan, threads);
+    if let Err(msg) = crate::rlimit::nofile()
+        .map_err(|e| e.to_string())
+        .and_then(|limit| crate::rlimit::preflight(&need, limit))
+    {
+        eprintln!("error: {msg}");
+        return Ok(Outcome::Invalid);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -116,7 +125,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
 
     let mut gate_failed = result.verdict == Verdict::Fail;
-    let mut invalid = false;
+    let mut invalid = result.verdict == Verdict::Unjudgeable;
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
         match compare::load_baseline(name, &plan.name) {
@@ -137,6 +146,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                         );
                     }
                     gate_failed |= c.regressed();
+                    // An inconclusive gate is not a pass.
+                    invalid |= !c.regressed() && c.inconclusive();
                     sections.push(comparison_section(&c, &base, &result));
                 }
             },
@@ -300,6 +311,7 @@ fn drive(
         &mut warnings,
     );
     generator.schedule_lag_ms = lag;
+    generator.generator_errors = agg.generator_errors;
     if let Some(how) = crashed {
         warnings.insert(
             0,
@@ -313,6 +325,8 @@ fn drive(
     );
     result.generator = Some(generator);
     slo::apply(&mut result, &plan.slos);
+    let judged = judge::warnings(&result, plan.warn_not_gated);
+    result.warnings.extend(judged);
     Ok((result, clock))
 }
 
@@ -355,6 +369,8 @@ fn generator_health(
                 cpu_percent: s.cpu_percent,
             })
             .collect(),
+        generator_errors: 0,
+        machine: None,
     }
 }
 

@@ -67,6 +67,8 @@ pub async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStrea
         Ok(Err(e)) => {
             let kind = if e.kind() == std::io::ErrorKind::ConnectionRefused {
                 ErrorKind::ConnectRefused
+            } else if generator_side(&e) {
+                ErrorKind::GeneratorError
             } else {
                 ErrorKind::ConnectError
             };
@@ -76,6 +78,15 @@ pub async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStrea
     };
     let _ = stream.set_nodelay(true);
     Ok(stream)
+}
+
+/// Whether a connect failure is the generator's own limit (descriptors, ephemeral ports,
+/// socket memory) rather than anything the target did.
+pub fn generator_side(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 /// Opens an HTTP connection to `addr`.

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HOST};
@@ -26,6 +26,10 @@ use super::ws;
 use crate::plan::template::RenderCtx;
 use crate::plan::{Action, Body, MixRun, Plan, Template, WsMessage};
 use crate::recorder::{ErrorKind, Sample, WorkerRecorder};
+
+/// First and longest wait after a generator-side failure.
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Per-worker context a user runs in.
 pub struct WorkerCtx {
@@ -66,6 +70,8 @@ pub struct User {
     /// The request timeout, one timer per user re-armed per request (extending a timer is
     /// a store, not a timer-wheel insert).
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The current wait after generator-side failures (zero after a success).
+    backoff: Duration,
 }
 
 impl User {
@@ -82,6 +88,7 @@ impl User {
             buf: String::new(),
             wbuf: Vec::new(),
             timer: None,
+            backoff: Duration::ZERO,
         }
     }
 
@@ -173,24 +180,46 @@ impl User {
             },
             Err(f) => (f.status, Some(f.kind), Some(f)),
         };
-        let mut rec = ctx.recorder.borrow_mut();
-        rec.finished();
-        if let Some(intended) = intended {
-            rec.schedule_lag(sent.saturating_duration_since(intended));
+        let failed = {
+            let mut rec = ctx.recorder.borrow_mut();
+            rec.finished();
+            if let Some(intended) = intended {
+                rec.schedule_lag(sent.saturating_duration_since(intended));
+            }
+            rec.record(Sample {
+                request: id,
+                latency: end - intended.unwrap_or(sent),
+                service: end - sent,
+                status,
+                error,
+                end,
+            });
+            failure.map(|f| {
+                let kind = f.kind;
+                rec.sample_error(id, kind, || f.message);
+                kind
+            })
+        };
+        match failed {
+            None => {
+                self.backoff = Duration::ZERO;
+                true
+            }
+            Some(kind) => {
+                if kind == ErrorKind::GeneratorError {
+                    self.back_off(ctx).await;
+                }
+                false
+            }
         }
-        rec.record(Sample {
-            request: id,
-            latency: end - intended.unwrap_or(sent),
-            service: end - sent,
-            status,
-            error,
-            end,
-        });
-        if let Some(f) = failure {
-            rec.sample_error(id, f.kind, || f.message);
-            return false;
-        }
-        true
+    }
+
+    /// After a generator-side failure (no descriptors or ports left), waits before trying
+    /// again, doubling up to a second: retrying at once only spins on the same limit.
+    async fn back_off(&mut self, ctx: &WorkerCtx) {
+        self.backoff = (self.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+        let until = (Instant::now() + self.backoff).min(ctx.end);
+        tokio::time::sleep_until(until.into()).await;
     }
 
     /// Renders, connects if needed, sends and reads the response.
@@ -237,7 +266,7 @@ impl User {
             if prep.absolute {
                 let uri: http::Uri = self.buf.parse().map_err(|e| {
                     Failure::new(
-                        ErrorKind::Other,
+                        ErrorKind::TemplateError,
                         format!("rendered URL `{}` is invalid: {e}", self.buf),
                     )
                 })?;
@@ -272,15 +301,19 @@ impl User {
             let v = t.render(&mut rctx);
             let v = HeaderValue::from_str(&v).map_err(|_| {
                 Failure::new(
-                    ErrorKind::Other,
-                    format!("header `{name}` renders to an invalid value"),
+                    ErrorKind::TemplateError,
+                    format!(
+                        "request `{}`: header `{name}` renders to an invalid value (CR, LF or another control character) from {}",
+                        plan.requests[id].name,
+                        t.value_names().join(", ")
+                    ),
                 )
             })?;
             dynamic.push((name, v));
         }
         let host = match &other {
             Some(a) => HeaderValue::from_str(a)
-                .map_err(|_| Failure::new(ErrorKind::Other, "invalid host"))?,
+                .map_err(|_| Failure::new(ErrorKind::TemplateError, "invalid host"))?,
             None => HeaderValue::from_static(""),
         };
         let key = other.as_deref();
@@ -298,7 +331,10 @@ impl User {
                 .uri(format!("http://{authority}{path}"))
                 .body(Full::new(body))
                 .map_err(|e| {
-                    Failure::new(ErrorKind::Other, format!("cannot build request: {e}"))
+                    Failure::new(
+                        ErrorKind::TemplateError,
+                        format!("cannot build request: {e}"),
+                    )
                 })?;
             *req.headers_mut() = headers;
             let conn = self.conn(key, addr, plan).await?;
@@ -310,7 +346,7 @@ impl User {
         }
         if !valid_target(&path) {
             return Err(Failure::new(
-                ErrorKind::Other,
+                ErrorKind::TemplateError,
                 format!("cannot build request: `{path}` is not a valid request target"),
             ));
         }

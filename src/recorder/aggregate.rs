@@ -111,6 +111,9 @@ pub struct Aggregate {
     pub samples: Vec<(usize, ErrorKind, String, u64)>,
     /// Open model, measured period: send lateness against the schedule (µs).
     pub lag: Hist,
+    /// Connections the generator could not open for its own lack of resources, warm-up
+    /// included (`generator_error`).
+    pub generator_errors: u64,
 }
 
 impl Aggregate {
@@ -122,6 +125,7 @@ impl Aggregate {
             dropped: 0,
             samples: Vec::new(),
             lag: new_histogram(),
+            generator_errors: 0,
         }
     }
 
@@ -153,6 +157,7 @@ impl Aggregate {
             s.latency.add(&part.latency).expect("same bounds");
             s.requests += part.requests;
             s.errors += part.errors;
+            self.generator_errors += part.kinds[ErrorKind::GeneratorError as usize];
             if w.warmup {
                 continue;
             }

@@ -12,6 +12,7 @@ use super::build::{check_http_url, headers};
 use super::check::Ctx;
 use super::errors::did_you_mean;
 use super::raw::{RawExpect, RawRequest, RawScenario, RawStatus, Sp};
+use crate::plan::escape::Escape;
 use crate::plan::template::Scope;
 use crate::plan::{
     Action, Body, DataSet, Expect, ExtractFrom, Extraction, HttpRequest, MixItem, MixRun,
@@ -182,7 +183,7 @@ fn streams(
                 Some(format!("write \"/{}\"", st.ws.get())),
             );
         }
-        let path = ctx.template(&st.ws, &scope);
+        let path = ctx.template(&st.ws, &scope).escaped(Escape::Url);
         requests.push(RequestSpec {
             name: st.name.get().clone(),
             flow: None,
@@ -232,7 +233,7 @@ fn ws_request(
             Some(format!("write \"/{}\"", ws.get())),
         );
     }
-    let path = ctx.template(ws, scope);
+    let path = ctx.template(ws, scope).escaped(Escape::Url);
     let message = match &r.send {
         Some(m) => ctx.template(m, scope),
         None => Default::default(),
@@ -317,7 +318,7 @@ fn request(
                     "keep one: `path` is joined to the target's base_url, `url` is absolute".into(),
                 ),
             );
-            ctx.template(u, scope)
+            ctx.template(u, scope).escaped(Escape::Url)
         }
         (None, None) => {
             ctx.err(
@@ -338,11 +339,11 @@ fn request(
                     )),
                 );
             }
-            ctx.template(p, scope)
+            ctx.template(p, scope).escaped(Escape::Url)
         }
         (None, Some(u)) => {
             check_http_url(ctx, "url", u.get(), u.span());
-            ctx.template(u, scope)
+            ctx.template(u, scope).escaped(Escape::Url)
         }
     };
     let headers = headers(ctx, &r.headers, scope);
@@ -411,7 +412,8 @@ fn body(ctx: &mut Ctx<'_>, r: &RawRequest, scope: &Scope<'_>) -> Body {
         let text = serde_json::to_string(j.get()).expect("JSON values serialize");
         let text = Sp(toml::Spanned::new(j.span(), text));
         Body::Template {
-            text: ctx.template(&text, scope),
+            // Every `{{ }}` in the serialised JSON sits inside a string literal.
+            text: ctx.template(&text, scope).escaped(Escape::Json),
             content_type: content_type.or(Some("application/json".into())),
         }
     } else if let Some(f) = &r.body_file {

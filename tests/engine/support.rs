@@ -67,6 +67,7 @@ pub fn plan(
         data: vec![],
         streams: vec![],
         slos: vec![],
+        warn_not_gated: true,
         max_body_bytes: 1 << 20,
         launch: None,
         probes: vec![],

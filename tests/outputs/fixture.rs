@@ -411,6 +411,8 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
         schedule_lag_ms: None,
         saturated: true,
         samples: readings(14.0),
+        generator_errors: 0,
+        machine: None,
     });
     result.probes = vec![
         ProbeSeries {
