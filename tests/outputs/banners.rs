@@ -42,10 +42,7 @@ fn generator_errors_make_the_run_unjudgeable_with_a_banner_everywhere() {
     assert_eq!(r.verdict, Verdict::Unjudgeable);
     for (name, text) in outputs(&r) {
         assert!(text.contains("UNJUDGEABLE"), "{name}:\n{text}");
-        assert!(
-            text.contains("42 connection(s) failed with generator_error"),
-            "{name}"
-        );
+        assert!(text.contains("42 connection"), "{name}");
         assert!(!text.contains("busy with other work"), "{name}");
     }
     let xml = &outputs(&r)[3].1;
