@@ -320,3 +320,114 @@ fn compare_of_two_3_second_runs_is_inconclusive_and_exits_2() {
     assert!(done.stdout.contains("Inconclusive"), "{}", done.stdout);
     assert!(done.stdout.contains("run at least"), "{}", done.stdout);
 }
+
+/// A server that answers 200 when the request body is valid JSON, 400 otherwise, and
+/// records each request line (path and query).
+fn json_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            let body = buf[end + 4..end + 4 + len].to_vec();
+                            buf.drain(..end + 4 + len);
+                            seen.lock()
+                                .unwrap()
+                                .push(head.lines().next().unwrap_or("").into());
+                            let ok = len == 0
+                                || serde_json::from_slice::<serde_json::Value>(&body).is_ok();
+                            let reply: &[u8] = if ok {
+                                b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+                            } else {
+                                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+                            };
+                            if sock.write_all(reply).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                    match sock.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (url, lines)
+}
+
+/// CSV values with quotes, slashes and line breaks: JSON-escaped in a `json` body (the
+/// target gets valid JSON), percent-encoded in the path, and a CR/LF in a header is a
+/// `template_error` naming the request and the value, never sent.
+#[test]
+fn values_are_escaped_by_where_they_land() {
+    let _serial = load_lock();
+    let (url, lines) = json_server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("d.csv"),
+        "v,h\n\"say \"\"hi\"\" / ok?\",fine\n\"two\r\nlines\",\"bad\r\nheader\"\n",
+    )
+    .expect("csv");
+    let file = dir.path().join("escape.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"escape\"\n[target]\nbase_url = \"{url}\"\n[load]\nmodel = \"closed\"\nusers = 1\nduration = \"1s\"\nthink_time = \"20ms\"\n\
+             [[data]]\nname = \"d\"\nfile = \"d.csv\"\n\
+             [[requests]]\nname = \"post\"\nmethod = \"POST\"\npath = \"/items/{{{{ d.v }}}}?raw={{{{ d.h | raw }}}}\"\n\
+             headers = {{ x-h = \"{{{{ d.h }}}}\" }}\njson = {{ value = \"{{{{ d.v }}}}\" }}\n"
+        ),
+    )
+    .expect("scenario");
+    let done = run(
+        &["run", path_str(&file), "--out", path_str(dir.path())],
+        Duration::from_secs(30),
+    );
+    let result = result_json(&run_dir(dir.path(), "escape"));
+    let kinds = &result["overall"]["error_kinds"];
+    assert!(
+        kinds.get("unexpected_status").is_none(),
+        "every JSON body was valid: {kinds}\n{}",
+        done.stderr
+    );
+    assert!(kinds["template_error"].as_u64().unwrap_or(0) > 0, "{kinds}");
+    let sample = result["error_samples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .find(|s| s["kind"] == "template_error")
+        .expect("a template_error sample");
+    let msg = sample["message"].as_str().unwrap();
+    assert!(msg.contains("`post`") && msg.contains("d.h"), "{msg}");
+    let seen = lines.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("POST /items/say%20%22hi%22%20%2F%20ok%3F?raw=fine ")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|l| !l.contains("two")),
+        "the CR/LF row is never sent: {seen:?}"
+    );
+}
