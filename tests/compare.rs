@@ -568,3 +568,34 @@ fn compare_command_exit_codes() {
         "a percent needs its %"
     );
 }
+
+#[test]
+fn a_regression_on_a_busy_machine_is_inconclusive() {
+    let slow = Shape {
+        latency: 1.2,
+        ..Shape::default()
+    };
+    let base = synth(1, &Shape::default());
+    let mut cur = synth(2, &slow);
+    cur.generator = Some(GeneratorHealth {
+        cpu_mean_percent: 50.0,
+        cpu_max_percent: 60.0,
+        cpus: 2,
+        schedule_lag_ms: None,
+        saturated: false,
+        samples: Vec::new(),
+        generator_errors: 0,
+        machine: Some(MachineLoad {
+            busy_mean_percent: 190.0,
+            other_mean_percent: 120.0,
+            steal_mean_percent: 0.0,
+            busy: true,
+            samples: Vec::new(),
+        }),
+    });
+    let c = compare(&base, &cur, &CompareOptions::default()).expect("comparable");
+    assert!(!c.regressed(), "{}", render_terminal(&c, false));
+    assert!(c.inconclusive());
+    assert_eq!(verdict_of(&c, "get", GateMetric::P50), Change::Inconclusive);
+    assert!(c.notes.iter().any(|n| n.contains("busy")), "{:?}", c.notes);
+}

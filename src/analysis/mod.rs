@@ -2,6 +2,7 @@
 //! (rendered by [`crate::output::comparison`]).
 
 pub mod compare;
+pub mod health;
 pub mod judge;
 pub mod slo;
 pub mod stats;

@@ -13,10 +13,10 @@ use super::Outcome;
 use super::observe::Observers;
 use super::progress::Progress;
 use super::target::RunTarget;
-use crate::analysis::{compare, judge, slo};
+use crate::analysis::{compare, health, judge, slo};
 use crate::cli::RunArgs;
 use crate::engine::{self, ResolvedTarget, Shared};
-use crate::launch::{ResourceSample, Sampler};
+use crate::launch::{MachineSample, MachineSampler, ResourceSample, Sampler};
 use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section, comparison};
 use crate::plan::{LoadModel, Plan};
 use crate::recorder::{Aggregate, Clock};
@@ -227,6 +227,10 @@ fn drive(
     run_target: &mut RunTarget,
 ) -> anyhow::Result<(RunResult, Clock)> {
     let sampler = Sampler::start_single(std::process::id(), Duration::from_millis(100));
+    // The machine beside the run, and our own tree (generator + launched target) to
+    // subtract from it.
+    let machine = MachineSampler::start(Duration::from_millis(100));
+    let own_tree = Sampler::start(std::process::id(), Duration::from_millis(100));
     let (tx, rx) = std::sync::mpsc::channel();
     let shared = Arc::new(Shared::new(plan.clone(), target));
     let engine_stop = stop.clone();
@@ -312,6 +316,10 @@ fn drive(
     );
     generator.schedule_lag_ms = lag;
     generator.generator_errors = agg.generator_errors;
+    generator.machine = machine_load(machine.finish(), own_tree.finish());
+    if let Some(w) = generator.machine.as_ref().and_then(health::warning) {
+        warnings.push(w);
+    }
     if let Some(how) = crashed {
         warnings.insert(
             0,
@@ -328,6 +336,31 @@ fn drive(
     let judged = judge::warnings(&result, plan.warn_not_gated);
     result.warnings.extend(judged);
     Ok((result, clock))
+}
+
+/// Machine-wide CPU beside the run, judged against our own process tree's.
+fn machine_load(
+    machine: Vec<MachineSample>,
+    own: Vec<ResourceSample>,
+) -> Option<crate::result::MachineLoad> {
+    let readings = machine
+        .iter()
+        .map(|m| crate::result::MachineReading {
+            t_ms: m.t_ms,
+            busy_percent: m.busy_percent,
+            other_percent: 0.0,
+            steal_percent: m.steal_percent,
+        })
+        .collect();
+    let own: Vec<ResourceReading> = own
+        .iter()
+        .map(|s| ResourceReading {
+            t_ms: s.t_ms,
+            rss_bytes: s.rss_bytes,
+            cpu_percent: s.cpu_percent,
+        })
+        .collect();
+    health::machine_load(readings, &own)
 }
 
 /// The generator's own CPU use. It was saturated when it fell behind an open-model

@@ -11,12 +11,14 @@
 //! is killed.
 
 mod http_probe;
+mod machine;
 mod process;
 mod sample;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use machine::{CpuTimes, MachineSample, MachineSampler};
 pub use process::Launched;
 pub use sample::{ProcessReport, ResourceSample, Sampler};
 

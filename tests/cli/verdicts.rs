@@ -431,3 +431,49 @@ fn values_are_escaped_by_where_they_land() {
         "the CR/LF row is never sent: {seen:?}"
     );
 }
+
+/// A CPU burner beside a short run: the machine's other work is measured, recorded in the
+/// generator-health section, and shown as a banner.
+#[test]
+fn a_cpu_burner_beside_a_run_marks_the_machine_busy() {
+    let _serial = load_lock();
+    let (url, _, _) = http_server(u64::MAX);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = scenario(
+        dir.path(),
+        "burned",
+        &url,
+        "[slo]\n\"error_rate\" = \"< 1%\"\n",
+    );
+    // A busy loop in its own process: not part of nexus-bench's tree.
+    let mut burner = Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .expect("sh starts");
+    std::thread::sleep(Duration::from_millis(300));
+    let done = run(
+        &["run", path_str(&file), "--out", path_str(dir.path())],
+        Duration::from_secs(30),
+    );
+    let _ = burner.kill();
+    let _ = burner.wait();
+    let result = result_json(&run_dir(dir.path(), "burned"));
+    let machine = &result["generator"]["machine"];
+    let other = machine["other_mean_percent"]
+        .as_f64()
+        .expect("other work recorded");
+    assert!(other > 50.0, "a busy loop is most of a core: {machine}");
+    assert_eq!(machine["busy"], true, "{machine}");
+    assert!(
+        !machine["samples"].as_array().expect("samples").is_empty(),
+        "{machine}"
+    );
+    assert!(
+        done.stderr.contains("busy with other work"),
+        "{}",
+        done.stderr
+    );
+    let html = std::fs::read_to_string(run_dir(dir.path(), "burned").join("report.html"))
+        .expect("report.html");
+    assert!(html.contains("machine-busy-banner"));
+}
