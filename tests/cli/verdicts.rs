@@ -476,4 +476,5 @@ fn a_cpu_burner_beside_a_run_marks_the_machine_busy() {
     let html = std::fs::read_to_string(run_dir(dir.path(), "burned").join("report.html"))
         .expect("report.html");
     assert!(html.contains("machine-busy-banner"));
+    assert!(html.contains("other work on the machine"), "charted in the generator section");
 }
