@@ -114,6 +114,7 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
             unix_s: 1_700_000_000 + i as i64,
             offset_s: i as i64,
             warmup,
+            length_ms: 1000.0,
             requests: endpoints.iter().map(|e| e.requests).sum(),
             errors: endpoints.iter().map(|e| e.errors).sum(),
             dropped: 0,

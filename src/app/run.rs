@@ -243,13 +243,14 @@ fn drive(
     let mut progress = Progress::new(quiet, total);
     let mut last_checkpoint = Instant::now();
     let mut crashed = None;
-    let meta = |status, measured, cancelled, warnings| RunMeta {
+    let meta = |status, measured, cancelled, warnings, ended| RunMeta {
         clock,
         measured,
         status,
         threads,
         cancelled,
         warnings,
+        ended,
     };
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -274,7 +275,7 @@ fn drive(
             let mut partial = result::build(
                 plan,
                 &agg,
-                &meta(RunStatus::Running, measured, 0, Vec::new()),
+                &meta(RunStatus::Running, measured, 0, Vec::new(), None),
             );
             slo::apply(&mut partial, &plan.slos);
             result::save_atomic(&partial, &dir.join("result.json"))?;
@@ -284,6 +285,7 @@ fn drive(
     let outcome = engine
         .join()
         .map_err(|_| anyhow::anyhow!("the engine panicked"))??;
+    let ended = Instant::now();
     let measured = outcome
         .schedule_end
         .saturating_duration_since(clock.warmup_end);
@@ -329,7 +331,7 @@ fn drive(
     let mut result = result::build(
         plan,
         &agg,
-        &meta(status, measured, outcome.cancelled, warnings),
+        &meta(status, measured, outcome.cancelled, warnings, Some(ended)),
     );
     result.generator = Some(generator);
     slo::apply(&mut result, &plan.slos);

@@ -412,6 +412,10 @@ pub struct Second {
     pub offset_s: i64,
     /// Whether this second is part of the warm-up.
     pub warmup: bool,
+    /// How much of the second the run covered, in milliseconds: 1000 except for the partial
+    /// first and last seconds. Rates are `requests / length` (version 1 and 2 files: 1000).
+    #[serde(default = "full_second_ms")]
+    pub length_ms: f64,
     /// Requests completed in this second.
     pub requests: u64,
     /// Of those, failed.
@@ -426,6 +430,21 @@ pub struct Second {
     pub latency_ms: WindowSummary,
     /// Per request name (only names with traffic in this second).
     pub endpoints: Vec<SecondEndpoint>,
+}
+
+fn full_second_ms() -> f64 {
+    1000.0
+}
+
+impl Second {
+    /// Requests completed per second of real time in this (possibly partial) second.
+    pub fn requests_per_sec(&self) -> f64 {
+        if self.length_ms > 0.0 {
+            self.requests as f64 * 1000.0 / self.length_ms
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Percentiles of one second, in milliseconds.

@@ -476,5 +476,60 @@ fn a_cpu_burner_beside_a_run_marks_the_machine_busy() {
     let html = std::fs::read_to_string(run_dir(dir.path(), "burned").join("report.html"))
         .expect("report.html");
     assert!(html.contains("machine-busy-banner"));
-    assert!(html.contains("other work on the machine"), "charted in the generator section");
+    assert!(
+        html.contains("other work on the machine"),
+        "charted in the generator section"
+    );
+}
+
+/// A 2-second run spans three wall-clock seconds: the first and last are partial and carry
+/// their real length, and the lengths add up to the run's; the CSV rates use them.
+#[test]
+fn partial_seconds_carry_their_real_length() {
+    let _serial = load_lock();
+    let (url, _, _) = http_server(u64::MAX);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = scenario(
+        dir.path(),
+        "partial",
+        &url,
+        "[slo]\n\"error_rate\" = \"< 1%\"\n",
+    );
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(
+        &file,
+        text.replace("duration = \"1s\"", "duration = \"2s\""),
+    )
+    .expect("write");
+    let done = run(
+        &["run", path_str(&file), "--out", path_str(dir.path())],
+        Duration::from_secs(30),
+    );
+    assert_eq!(done.code(), 0, "stderr:\n{}", done.stderr);
+    let folder = run_dir(dir.path(), "partial");
+    let result = result_json(&folder);
+    let lengths: Vec<f64> = result["timeseries"]
+        .as_array()
+        .expect("timeseries")
+        .iter()
+        .map(|s| s["length_ms"].as_f64().expect("length_ms"))
+        .collect();
+    let total: f64 = lengths.iter().sum();
+    assert!((1950.0..2600.0).contains(&total), "{lengths:?}");
+    assert!(
+        lengths.iter().all(|l| (0.0..=1000.0).contains(l)),
+        "{lengths:?}"
+    );
+    assert!(
+        lengths.first().unwrap() < &1000.0 || lengths.last().unwrap() < &1000.0,
+        "a run that does not start on a second boundary has partial seconds: {lengths:?}"
+    );
+    let csv = std::fs::read_to_string(folder.join("timeseries.csv")).expect("timeseries.csv");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("length_s,requests_per_sec"),
+        "{csv}"
+    );
 }

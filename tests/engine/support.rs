@@ -102,6 +102,7 @@ pub fn run(plan: Plan, threads: usize) -> RunResult {
         threads,
         cancelled: outcome.cancelled,
         warnings: vec![],
+        ended: None,
     };
     let mut r = result::build(&plan, &agg, &meta);
     nexus_bench::analysis::slo::apply(&mut r, &plan.slos);

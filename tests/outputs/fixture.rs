@@ -185,6 +185,7 @@ pub fn build(spec: &Spec) -> RunResult {
             unix_s: start_unix_s + sec,
             offset_s: sec,
             warmup,
+            length_ms: 1000.0,
             requests: s_req,
             errors: s_err,
             dropped,
