@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with a Rust toolchain: installs what the
-# tests need (Chromium for the HTML report test, python3 for process-launch tests), then runs
-# formatting, lints and every test. This is the command the README names; .ci/run calls it.
+# tests need (Chromium for the HTML report test, python3 for process-launch tests, nginx for the
+# HTTPS tests), then runs formatting, lints and every test. This is the command the README
+# names; .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -9,14 +10,37 @@ export PATH="$HOME/.cargo/bin:$PATH"
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The tests start their own nginx (own config, port and pid file); the system service is never
+# used, so it need not run. /usr/sbin may be missing from a non-root PATH.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  need+=(nginx)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   echo "# installing ${need[*]}" >&2
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # Installing nginx would start the system's nginx service on port 80; policy-rc.d's 101
+  # ("action forbidden") keeps every package's service stopped during this install.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee "$policy" >/dev/null
+    $sudo_cmd chmod 755 "$policy"
+    trap '$sudo_cmd rm -f "$policy"' EXIT
+  fi
   $sudo_cmd apt-get update -q >&2
   $sudo_cmd apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+  if [ -n "$policy" ]; then
+    $sudo_cmd rm -f "$policy"
+    trap - EXIT
+  fi
 fi
+# Fail here, loudly, rather than in the middle of the tests.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || {
+  echo "error: nginx is still missing after the install step" >&2
+  exit 1
+}
 
 # Tests open many sockets (1,000 WebSocket clients and their server in one process).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

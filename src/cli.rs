@@ -30,7 +30,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve the reference supervisor, mesh and cache APIs.
     #[command(
-        after_help = "Examples:\n  nexus-bench serve --api cache --addr 127.0.0.1:8080\n  nexus-bench serve --api all --latency 2ms --error-rate 1%"
+        after_help = "Examples:\n  nexus-bench serve --api cache --addr 127.0.0.1:8080\n  nexus-bench serve --api all --latency 2ms --error-rate 1%\n  nexus-bench serve --tls --tls-cert-out ca.pem\n  nexus-bench serve --tls-cert cert.pem --tls-key key.pem --tls-client-ca clients-ca.pem"
     )]
     Serve(ServeArgs),
     /// Write the reports (HTML, CSV, JUnit, Markdown, HdrHistogram log) of a run again.
@@ -160,6 +160,25 @@ pub struct ServeArgs {
     /// Fault: multiply the handling time by this factor (`1.2` = 20 % slower).
     #[arg(long)]
     pub slowdown: Option<f64>,
+    /// Serve HTTPS (ALPN h2 and http/1.1) with a certificate generated at start for
+    /// 127.0.0.1, ::1 and localhost; the first stdout line is then `https://…`.
+    #[arg(long, help_heading = "TLS")]
+    pub tls: bool,
+    /// Write the served certificate (PEM) here before printing the URL, for a client to trust
+    /// as its CA. Implies `--tls`.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_cert_out: Option<PathBuf>,
+    /// Serve this PEM certificate chain instead of a generated one (with `--tls-key`). Implies
+    /// `--tls`.
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by a CA in this PEM file (mTLS): a client without
+    /// one fails the handshake. Implies `--tls`.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// `nexus-bench report`.

@@ -1,8 +1,10 @@
-//! Integration tests of the reference target server (`nexus_bench::target`): real HTTP and
+//! Integration tests of the reference target server (`nexus_bench::reference`): real HTTP and
 //! WebSocket traffic over 127.0.0.1, one module per area.
 
 #[path = "reference/support.rs"]
 mod support;
+#[path = "support/tls/mod.rs"]
+mod tls_support;
 
 #[path = "reference/cache.rs"]
 mod cache;
@@ -14,5 +16,7 @@ mod mesh;
 mod ops;
 #[path = "reference/supervisor.rs"]
 mod supervisor;
+#[path = "reference/tls.rs"]
+mod tls;
 #[path = "reference/ws.rs"]
 mod ws;

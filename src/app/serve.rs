@@ -1,19 +1,25 @@
-//! `nexus-bench serve`: turns the command line into a [`ServeConfig`], binds, prints the base
-//! URL as the first line of stdout and serves until SIGINT or SIGTERM.
+//! `nexus-bench serve`: turns the command line into a [`ServeConfig`] (and, with `--tls`, a
+//! [`ServerTls`]), binds, prints the base URL (`http://…` or `https://…`) as the first line of
+//! stdout and serves until SIGINT or SIGTERM.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use super::Outcome;
 use crate::cli::ServeArgs;
-use crate::reference::{Apis, Faults, ServeConfig};
+use crate::reference::{Apis, Faults, Identity, ServeConfig, ServerTls, TlsOptions};
 use crate::units;
 
 /// Runs `nexus-bench serve`.
 pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     let config = config(&args)?;
+    let tls = match tls_options(&args) {
+        None => None,
+        Some(options) => Some(ServerTls::new(&options).context("cannot set up TLS")?),
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -27,15 +33,61 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
+        if let (Some(tls), Some(path)) = (&tls, &args.tls_cert_out) {
+            // Written before the URL is printed: a client that has read the URL finds the file.
+            write_atomically(path, tls.cert_pem())
+                .with_context(|| format!("cannot write --tls-cert-out {}", path.display()))?;
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "http://{addr}")?;
+        writeln!(stdout, "{scheme}://{addr}")?;
         stdout.flush()?;
         drop(stdout);
-        crate::reference::serve(listener, config, shutdown_signal())
-            .await
-            .context("the server failed")
+        match &tls {
+            None => crate::reference::serve(listener, config, shutdown_signal()).await,
+            Some(tls) => {
+                crate::reference::serve_tls(listener, config, tls, shutdown_signal()).await
+            }
+        }
+        .context("the server failed")
     })?;
     Ok(Outcome::Pass)
+}
+
+/// The TLS settings the flags ask for; `None` for plain HTTP. Each `--tls-*` file flag implies
+/// `--tls`.
+fn tls_options(args: &ServeArgs) -> Option<TlsOptions> {
+    let wanted = args.tls
+        || args.tls_cert_out.is_some()
+        || args.tls_cert.is_some()
+        || args.tls_client_ca.is_some();
+    if !wanted {
+        return None;
+    }
+    let identity = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Identity::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        // clap makes --tls-cert and --tls-key require each other.
+        _ => Identity::SelfSigned,
+    };
+    Some(TlsOptions {
+        identity,
+        client_ca: args.tls_client_ca.clone(),
+    })
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`, so a reader
+/// never sees half a certificate.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -198,6 +250,34 @@ mod tests {
 
     fn config_of(extra: &[&str]) -> ServeConfig {
         config(&args(extra)).unwrap()
+    }
+
+    #[test]
+    fn tls_flags_map_to_options() {
+        assert_eq!(tls_options(&args(&[])), None);
+        assert_eq!(
+            tls_options(&args(&["--tls"])),
+            Some(TlsOptions {
+                identity: Identity::SelfSigned,
+                client_ca: None
+            })
+        );
+        assert_eq!(
+            tls_options(&args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"])),
+            Some(TlsOptions {
+                identity: Identity::Files {
+                    cert: "c.pem".into(),
+                    key: "k.pem".into()
+                },
+                client_ca: None
+            })
+        );
+        let mtls = tls_options(&args(&["--tls-client-ca", "ca.pem"])).unwrap();
+        assert_eq!(mtls.client_ca, Some(PathBuf::from("ca.pem")));
+        assert!(tls_options(&args(&["--tls-cert-out", "out.pem"])).is_some());
+        use clap::Parser;
+        let lone = crate::cli::Cli::try_parse_from(["nexus-bench", "serve", "--tls-cert", "c.pem"]);
+        assert!(lone.unwrap_err().to_string().contains("--tls-key"));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! messaging and delta state sync) and a bounded [`cache`] (moka, TTL, tags). Around them sit
 //! the operational routes (`/healthz`, `/metrics`, `/debug/pprof/profile`) and one fault layer
 //! ([`faults`]) that injects latency, errors, stalls and slowdowns into the API routes only.
+//! The same application is served over plain HTTP ([`serve`]) or HTTPS ([`serve_tls`], with
+//! the identity and mTLS settings of [`tls`]).
 
 mod cache;
 mod error;
@@ -15,6 +17,7 @@ mod mesh;
 mod ops;
 mod profile;
 mod supervisor;
+pub mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,6 +27,7 @@ use axum::routing::get;
 use tokio::sync::watch;
 
 pub use error::ApiError;
+pub use tls::{Identity, ServerTls, TlsError, TlsOptions};
 
 /// Which APIs the server exposes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +162,29 @@ pub async fn serve(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_on(listener, config, shutdown).await
+}
+
+/// [`serve`] over HTTPS: every connection is a completed TLS handshake with `tls` (ALPN `h2`
+/// or `http/1.1`; mTLS when `tls` requires client certificates), then the same application.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: ServeConfig,
+    tls: &tls::ServerTls,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_on(tls::TlsListener::new(listener, tls)?, config, shutdown).await
+}
+
+async fn serve_on<L>(
+    listener: L,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let (closing_tx, closing_rx) = watch::channel(false);
     let app = build(config, closing_rx);
     axum::serve(listener, app)

@@ -49,7 +49,7 @@ async fn supervisor_stream_reports_state_changes() {
     server.stop().await;
 }
 
-fn raise_fd_limit(wanted: u64) {
+pub(crate) fn raise_fd_limit(wanted: u64) {
     // SAFETY: plain getrlimit/setrlimit on this process with a valid struct.
     unsafe {
         let mut limit = libc::rlimit {
