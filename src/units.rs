@@ -143,10 +143,12 @@ pub fn format_ms(ms: f64) -> String {
     format!("{:.2}s", ms / 1000.0)
 }
 
-/// `x` rounded to `decimals` decimal places.
+/// `x` rounded to `decimals` decimal places exactly as `format!` rounds it for display, so
+/// the unit chosen and the digits shown agree.
 fn round_to(x: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (x * f).round() / f
+    format!("{x:.*}", decimals.max(0) as usize)
+        .parse()
+        .unwrap_or(x)
 }
 
 /// Formats a duration compactly: `250ms`, `30s`, `1m30s`.
