@@ -14,6 +14,7 @@
 //! waits) and [`fetch`] (one GET). Side rooms that depend on nothing else in the crate but those: [`reference`] (the reference
 //! supervisor / mesh / cache server behind `nexus-bench serve`), [`launch`] (starting and
 //! watching a target process) and [`profiler`] (pprof capture and flamegraphs).
+//! [`rlimit`] raises the open-file limit and checks a plan against it before any traffic.
 
 pub mod analysis;
 pub mod app;

@@ -25,7 +25,10 @@ fn interval_log_round_trips() {
     );
     assert!(text.contains("#[BaseTime: 1764072000.000"));
     let first_name = &r.timeseries[0].endpoints[0].name;
-    assert!(text.contains(&format!("\nTag={first_name},")), "per-request Tag= lines");
+    assert!(
+        text.contains(&format!("\nTag={first_name},")),
+        "per-request Tag= lines"
+    );
 
     let mut intervals = Vec::new();
     let mut tagged = Vec::new();
