@@ -15,3 +15,5 @@ mod tls;
 mod tls_nginx;
 #[path = "support/tls/mod.rs"]
 mod tls_support;
+#[path = "cli/verdicts.rs"]
+mod verdicts;

@@ -3,16 +3,12 @@
 //! the histogram's precision, not interpolated from a summary.
 
 use crate::plan::{Metric, Slo, Stat, Unit};
-use crate::result::{EndpointStats, RunResult, SloResult, Verdict};
+use crate::result::{EndpointStats, RunResult, SloResult};
 
 /// Evaluates `slos` on `result`, storing the verdicts and the overall verdict in it.
 pub fn apply(result: &mut RunResult, slos: &[Slo]) {
     result.slos = slos.iter().map(|s| evaluate(result, s)).collect();
-    result.verdict = if result.slos.iter().all(|s| s.pass) {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    };
+    result.verdict = super::judge::verdict(result);
 }
 
 /// Evaluates one SLO.

@@ -44,6 +44,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.force,
     )?;
     let threads = args.threads.unwrap_or_else(default_threads).max(1);
+    // Before any traffic: the generator's own limit must not become the target's failure.
+    let need = crate::rlimit::estimate(&plan, threads);
+    if let Err(msg) = crate::rlimit::nofile()
+        .map_err(|e| e.to_string())
+        .and_then(|limit| crate::rlimit::preflight(&need, limit))
+    {
+        eprintln!("error: {msg}");
+        return Ok(Outcome::Invalid);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -106,7 +115,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
 
     let mut gate_failed = result.verdict == Verdict::Fail;
-    let mut invalid = false;
+    let mut invalid = result.verdict == Verdict::Unjudgeable;
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
         match result::load_baseline(name, &plan.name) {
@@ -127,6 +136,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                         );
                     }
                     gate_failed |= c.regressed();
+                    // An inconclusive gate is not a pass.
+                    invalid |= !c.regressed() && c.inconclusive();
                     sections.push(comparison_section(&c, &base, &result));
                     match super::profile_diff::section(&base_path, &base, &dir, &result) {
                         Ok(s) => sections.extend(s),

@@ -69,7 +69,7 @@ impl User {
             if prep.absolute {
                 let uri: http::Uri = self.buf.parse().map_err(|e| {
                     Failure::new(
-                        ErrorKind::Other,
+                        ErrorKind::TemplateError,
                         format!("rendered URL `{}` is invalid: {e}", self.buf),
                     )
                 })?;
@@ -107,15 +107,19 @@ impl User {
             let v = t.render(&mut rctx);
             let v = HeaderValue::from_str(&v).map_err(|_| {
                 Failure::new(
-                    ErrorKind::Other,
-                    format!("header `{name}` renders to an invalid value"),
+                    ErrorKind::TemplateError,
+                    format!(
+                        "request `{}`: header `{name}` renders to an invalid value (CR, LF or another control character) from {}",
+                        plan.requests[id].name,
+                        t.value_names().join(", ")
+                    ),
                 )
             })?;
             dynamic.push((name, v));
         }
         let host = match &other {
             Some(o) => HeaderValue::from_str(&o.authority)
-                .map_err(|_| Failure::new(ErrorKind::Other, "invalid host"))?,
+                .map_err(|_| Failure::new(ErrorKind::TemplateError, "invalid host"))?,
             None => HeaderValue::from_static(""),
         };
         let key = other.as_ref().map(|o| o.key.as_str());
@@ -142,7 +146,10 @@ impl User {
                 .uri(format!("{scheme}://{authority}{path}"))
                 .body(Full::new(body))
                 .map_err(|e| {
-                    Failure::new(ErrorKind::Other, format!("cannot build request: {e}"))
+                    Failure::new(
+                        ErrorKind::TemplateError,
+                        format!("cannot build request: {e}"),
+                    )
                 })?;
             *req.headers_mut() = headers;
             let result = h2::send(sender, req, prep.keep_body, plan.max_body_bytes).await;
@@ -153,7 +160,7 @@ impl User {
         }
         if !valid_target(&path) {
             return Err(Failure::new(
-                ErrorKind::Other,
+                ErrorKind::TemplateError,
                 format!("cannot build request: `{path}` is not a valid request target"),
             ));
         }

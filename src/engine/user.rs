@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use rand::rngs::SmallRng;
@@ -22,6 +22,10 @@ use super::transport::{Conn, Failure, Opened, Response, ws};
 use crate::plan::template::RenderCtx;
 use crate::plan::{Action, MixRun, Plan, Template};
 use crate::recorder::{ErrorKind, Sample, WorkerRecorder};
+
+/// First and longest wait after a generator-side failure.
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Per-worker context a user runs in.
 pub struct WorkerCtx {
@@ -64,6 +68,8 @@ pub struct User {
     /// The request timeout, one timer per user re-armed per request (extending a timer is
     /// a store, not a timer-wheel insert).
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The current wait after generator-side failures (zero after a success).
+    backoff: Duration,
 }
 
 impl User {
@@ -81,6 +87,7 @@ impl User {
             wbuf: Vec::new(),
             opened: None,
             timer: None,
+            backoff: Duration::ZERO,
         }
     }
 
@@ -172,27 +179,49 @@ impl User {
             },
             Err(f) => (f.status, Some(f.kind), Some(f)),
         };
-        let mut rec = ctx.recorder.borrow_mut();
-        rec.finished();
-        if let Some(intended) = intended {
-            rec.schedule_lag(sent.saturating_duration_since(intended));
+        let failed = {
+            let mut rec = ctx.recorder.borrow_mut();
+            rec.finished();
+            if let Some(intended) = intended {
+                rec.schedule_lag(sent.saturating_duration_since(intended));
+            }
+            rec.record(Sample {
+                request: id,
+                latency: end - intended.unwrap_or(sent),
+                service: end - sent,
+                status,
+                error,
+                end,
+            });
+            if let Some(opened) = self.opened.take() {
+                rec.opened(id, &opened);
+            }
+            failure.map(|f| {
+                let kind = f.kind;
+                rec.sample_error(id, kind, || f.message);
+                kind
+            })
+        };
+        match failed {
+            None => {
+                self.backoff = Duration::ZERO;
+                true
+            }
+            Some(kind) => {
+                if kind == ErrorKind::GeneratorError {
+                    self.back_off(ctx).await;
+                }
+                false
+            }
         }
-        rec.record(Sample {
-            request: id,
-            latency: end - intended.unwrap_or(sent),
-            service: end - sent,
-            status,
-            error,
-            end,
-        });
-        if let Some(opened) = self.opened.take() {
-            rec.opened(id, &opened);
-        }
-        if let Some(f) = failure {
-            rec.sample_error(id, f.kind, || f.message);
-            return false;
-        }
-        true
+    }
+
+    /// After a generator-side failure (no descriptors or ports left), waits before trying
+    /// again, doubling up to a second: retrying at once only spins on the same limit.
+    async fn back_off(&mut self, ctx: &WorkerCtx) {
+        self.backoff = (self.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+        let until = (Instant::now() + self.backoff).min(ctx.end);
+        tokio::time::sleep_until(until.into()).await;
     }
 
     /// Renders a template against this user's state.

@@ -14,8 +14,10 @@
 //! `timeseries.csv`: per wall-clock second (warm-up included) one row for all requests
 //! (name `*`) then one per request name with traffic in that second. Columns: `unix_s,
 //! offset_s, warmup, name, requests, errors, dropped, in_flight_max, load_level,
-//! latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_mean_ms`;
-//! `dropped`, `in_flight_max` and `load_level` are only filled on the `*` rows.
+//! latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, latency_mean_ms,
+//! length_s, requests_per_sec`; `dropped`, `in_flight_max` and `load_level` are only filled
+//! on the `*` rows. `length_s` is the part of the second the run covered (less than 1 for
+//! the partial first and last seconds) and `requests_per_sec` is `requests / length_s`.
 
 use std::collections::BTreeMap;
 
@@ -154,9 +156,20 @@ impl Output for TimeseriesCsv {
             "latency_p99_ms",
             "latency_max_ms",
             "latency_mean_ms",
+            "length_s",
+            "requests_per_sec",
         ])
         .map_err(csv_err)?;
         for s in &input.result.timeseries {
+            // Partial first and last seconds carry their real length; rates use it.
+            let length_s = s.length_ms / 1000.0;
+            let per_sec = |n: u64| {
+                if length_s > 0.0 {
+                    rate_plain(n as f64 / length_s)
+                } else {
+                    String::new()
+                }
+            };
             let head = [
                 s.unix_s.to_string(),
                 s.offset_s.to_string(),
@@ -172,6 +185,7 @@ impl Output for TimeseriesCsv {
                 rate_plain(s.load_level),
             ]);
             all.extend(window(&s.latency_ms));
+            all.extend([format!("{length_s:.3}"), per_sec(s.requests)]);
             w.write_record(&all).map_err(csv_err)?;
             for e in &s.endpoints {
                 let mut row: Vec<String> = head.to_vec();
@@ -184,6 +198,7 @@ impl Output for TimeseriesCsv {
                     String::new(),
                 ]);
                 row.extend(window(&e.latency_ms));
+                row.extend([format!("{length_s:.3}"), per_sec(e.requests)]);
                 w.write_record(&row).map_err(csv_err)?;
             }
         }

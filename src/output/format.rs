@@ -101,11 +101,13 @@ pub fn slo_request(slo: &SloResult) -> &str {
     slo.request.as_deref().unwrap_or("all requests")
 }
 
-/// `PASS` or `FAIL`.
+/// `PASS`, `FAIL`, `NOT GATED` or `UNJUDGEABLE`.
 pub fn verdict(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::NotGated => "NOT GATED",
+        Verdict::Unjudgeable => "UNJUDGEABLE",
     }
 }
 
@@ -122,8 +124,11 @@ pub fn verdict_reason(result: &RunResult) -> String {
         .filter(|s| !s.pass)
         .map(|s| s.key.as_str())
         .collect();
+    if result.verdict == Verdict::Unjudgeable {
+        return "the run could not be judged (see the warnings)".into();
+    }
     match (result.slos.len(), failed.len()) {
-        (0, _) => "no SLOs defined".into(),
+        (0, _) => "no SLOs defined: nothing is gated".into(),
         (n, 0) => format!("all {n} SLOs held"),
         (n, f) => format!("{f} of {n} SLOs failed: {}", failed.join(", ")),
     }

@@ -118,7 +118,8 @@ fn verdict(out: &mut String, input: &ReportInput) {
     let r = input.result;
     let class = match r.verdict {
         Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
+        Verdict::Fail | Verdict::Unjudgeable => "fail",
+        Verdict::NotGated => "warn",
     };
     let _ = write!(
         out,
@@ -128,6 +129,7 @@ fn verdict(out: &mut String, input: &ReportInput) {
         esc(&format::verdict_reason(r))
     );
     html_observe::banner(out, r);
+    super::banners::html(out, r);
     if !r.warnings.is_empty() {
         out.push_str("<section id=\"warnings\" class=\"warnings\"><h2>Warnings</h2><ul>");
         for w in &r.warnings {

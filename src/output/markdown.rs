@@ -27,7 +27,8 @@ pub fn render(input: &ReportInput) -> String {
     let mut out = String::new();
     let mark = match r.verdict {
         Verdict::Pass => "✅",
-        Verdict::Fail => "❌",
+        Verdict::Fail | Verdict::Unjudgeable => "❌",
+        Verdict::NotGated => "⚠️",
     };
     let _ = writeln!(
         out,
@@ -49,6 +50,7 @@ pub fn render(input: &ReportInput) -> String {
             "> [!CAUTION]\n> The generator was saturated: this result measured nexus-bench's limits, not the target's.\n\n",
         );
     }
+    super::banners::markdown(&mut out, r);
     if !r.warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
         for w in &r.warnings {

@@ -5,6 +5,7 @@
 //! limits in canonical units), so nothing downstream re-validates and nothing on the hot path
 //! parses text.
 
+pub mod escape;
 mod profile;
 mod slo;
 pub mod template;
@@ -50,6 +51,8 @@ pub struct Plan {
     pub streams: Vec<Stream>,
     /// The objectives the run is judged by.
     pub slos: Vec<Slo>,
+    /// Warn that nothing is gated when there are no SLOs (`[slo] default = false` clears it).
+    pub warn_not_gated: bool,
     /// Responses larger than this are cut off and counted as `body_too_large`.
     pub max_body_bytes: usize,
     /// How to start the target, when nexus-bench launches it (`[target] command`).

@@ -115,6 +115,9 @@ pub struct Aggregate {
     pub samples: Vec<(usize, ErrorKind, String, u64)>,
     /// Open model, measured period: send lateness against the schedule (µs).
     pub lag: Hist,
+    /// Connections the generator could not open for its own lack of resources, warm-up
+    /// included (`generator_error`).
+    pub generator_errors: u64,
 }
 
 impl Aggregate {
@@ -126,6 +129,7 @@ impl Aggregate {
             dropped: 0,
             samples: Vec::new(),
             lag: new_histogram(),
+            generator_errors: 0,
         }
     }
 
@@ -160,6 +164,7 @@ impl Aggregate {
             let total = &mut self.endpoints[id];
             // Connections open mostly at the start: their phases count warm-up included.
             total.phases.add(&part.phases);
+            self.generator_errors += part.kinds[ErrorKind::GeneratorError as usize];
             if w.warmup {
                 continue;
             }

@@ -30,13 +30,20 @@ pub enum ErrorKind {
     ExtractionFailed,
     /// A held WebSocket closed before the end of the run.
     Disconnected,
+    /// The generator itself ran out of a resource before anything was sent: descriptors
+    /// (`EMFILE`, `ENFILE`), ephemeral ports (`EADDRNOTAVAIL`) or socket memory (`ENOBUFS`,
+    /// `ENOMEM`). Never a request the target saw; it makes the run unjudgeable.
+    GeneratorError,
+    /// The request could not be built from its templates (e.g. a CR or LF rendered into a
+    /// header): it was never sent, so it has no latency.
+    TemplateError,
     /// Anything else (reported with its message in the error samples).
     Other,
 }
 
 impl ErrorKind {
     /// Number of kinds.
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 15;
 
     /// Every kind, in order.
     pub const ALL: [ErrorKind; Self::COUNT] = [
@@ -52,6 +59,8 @@ impl ErrorKind {
         ErrorKind::ExpectationFailed,
         ErrorKind::ExtractionFailed,
         ErrorKind::Disconnected,
+        ErrorKind::GeneratorError,
+        ErrorKind::TemplateError,
         ErrorKind::Other,
     ];
 
@@ -70,8 +79,16 @@ impl ErrorKind {
             ErrorKind::ExpectationFailed => "expectation_failed",
             ErrorKind::ExtractionFailed => "extraction_failed",
             ErrorKind::Disconnected => "disconnected",
+            ErrorKind::GeneratorError => "generator_error",
+            ErrorKind::TemplateError => "template_error",
             ErrorKind::Other => "other",
         }
+    }
+
+    /// Whether a request failing this way never reached the target, so it has no latency
+    /// sample.
+    pub fn is_unsent(self) -> bool {
+        matches!(self, ErrorKind::GeneratorError | ErrorKind::TemplateError)
     }
 
     /// Whether the kind is a failed expectation (status, body, JSON, extraction) rather than

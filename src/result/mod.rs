@@ -35,8 +35,10 @@ pub use merge::{MergeError, merge};
 ///
 /// History: 1 — the run itself; 2 — adds `target_process`, `generator`, `probes` and
 /// `profiles` (version 1 files still load, with those empty); 3 — adds per-request
-/// `connections` (connect and TLS handshake phases, protocols) and the `tls_handshake`
-/// error kind (versions 1 and 2 still load, without connections).
+/// `connections` (connect and TLS handshake phases, protocols), the error kinds
+/// `tls_handshake`, `generator_error` and `template_error`, the verdicts `not_gated` and
+/// `unjudgeable`, `generator.generator_errors` and `generator.machine` (machine-wide CPU:
+/// other work, steal), and per-second `length_ms` (versions 1 and 2 still load).
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// The warning every output of a run without TLS certificate verification carries.
@@ -144,6 +146,46 @@ pub struct GeneratorHealth {
     pub saturated: bool,
     /// Readings of the generator's resources.
     pub samples: Vec<ResourceReading>,
+    /// Connections the generator could not open for lack of its own resources (open files,
+    /// ephemeral ports, socket memory), warm-up included. Any makes the run unjudgeable.
+    #[serde(default)]
+    pub generator_errors: u64,
+    /// The machine's CPU beside the run: other work and steal.
+    #[serde(default)]
+    pub machine: Option<MachineLoad>,
+}
+
+/// Machine-wide CPU use during the run (`/proc/stat`), and the part of it that was neither
+/// nexus-bench nor a target it launched: work that competed with the run for the CPUs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MachineLoad {
+    /// Mean busy CPU of the whole machine, in percent of one core (200 = two cores).
+    pub busy_mean_percent: f64,
+    /// Mean CPU of other work (machine busy minus the generator and a launched target), in
+    /// percent of one core.
+    pub other_mean_percent: f64,
+    /// Mean steal (time the hypervisor gave this machine's CPUs to others), in percent of
+    /// all CPU time.
+    pub steal_mean_percent: f64,
+    /// Whether other work or steal was high enough to distort latencies (see the report).
+    pub busy: bool,
+    /// Readings about ten times a second.
+    pub samples: Vec<MachineReading>,
+}
+
+/// One reading of machine-wide CPU.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MachineReading {
+    /// Milliseconds since the start of the run.
+    pub t_ms: f64,
+    /// Machine busy CPU since the previous reading, in percent of one core.
+    pub busy_percent: f64,
+    /// Other work since the previous reading, in percent of one core.
+    pub other_percent: f64,
+    /// Steal since the previous reading, in percent of all CPU time.
+    pub steal_percent: f64,
 }
 
 /// One probe's readings.
@@ -388,6 +430,10 @@ pub struct Second {
     pub offset_s: i64,
     /// Whether this second is part of the warm-up.
     pub warmup: bool,
+    /// How much of the second the run covered, in milliseconds: 1000 except for the partial
+    /// first and last seconds. Rates are `requests / length` (version 1 and 2 files: 1000).
+    #[serde(default = "full_second_ms")]
+    pub length_ms: f64,
     /// Requests completed in this second.
     pub requests: u64,
     /// Of those, failed.
@@ -402,6 +448,21 @@ pub struct Second {
     pub latency_ms: WindowSummary,
     /// Per request name (only names with traffic in this second).
     pub endpoints: Vec<SecondEndpoint>,
+}
+
+fn full_second_ms() -> f64 {
+    1000.0
+}
+
+impl Second {
+    /// Requests completed per second of real time in this (possibly partial) second.
+    pub fn requests_per_sec(&self) -> f64 {
+        if self.length_ms > 0.0 {
+            self.requests as f64 * 1000.0 / self.length_ms
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Percentiles of one second, in milliseconds.
@@ -462,10 +523,15 @@ pub struct SloResult {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Every SLO held (or there were none).
+    /// Every SLO held.
     Pass,
     /// At least one SLO failed.
     Fail,
+    /// The scenario has no SLOs: nothing was gated (version 1 and 2 files say `pass`).
+    NotGated,
+    /// The run cannot be judged: the generator hit its own limits (`generator_error`), or
+    /// no SLO was set and no request succeeded.
+    Unjudgeable,
 }
 
 /// An example error message.

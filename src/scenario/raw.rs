@@ -116,9 +116,10 @@ pub struct RawScenario {
     #[serde(default)]
     pub streams: Vec<RawStream>,
     /// Service-level objectives: `"[request.]metric" = "op limit"`, e.g.
-    /// `"get.latency.p99" = "< 5ms"`.
+    /// `"get.latency.p99" = "< 5ms"`. `default = false` says that a scenario without SLOs
+    /// is meant to gate nothing (silences the "nothing is gated" warning).
     #[serde(default)]
-    pub slo: SpMap<Sp<String>>,
+    pub slo: SpMap<Sp<RawSloValue>>,
     /// Server-side values read by HTTP GET before, during and after the run (SLO key
     /// `probe.<name>`).
     #[serde(default)]
@@ -129,6 +130,16 @@ pub struct RawScenario {
     /// How `run --baseline` judges regressions (command-line flags override these).
     #[serde(default)]
     pub baseline: Option<RawBaseline>,
+}
+
+/// A value in `[slo]`: a condition, or the `default` switch.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSloValue {
+    /// `"< 100ms"`: an operator and a limit.
+    Limit(String),
+    /// `default = false`: no SLO is intended.
+    Switch(bool),
 }
 
 /// `[baseline]`: the regression gate's parameters.

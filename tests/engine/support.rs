@@ -68,6 +68,7 @@ pub fn plan(
         data: vec![],
         streams: vec![],
         slos: vec![],
+        warn_not_gated: true,
         max_body_bytes: 1 << 20,
         launch: None,
         probes: vec![],
@@ -102,6 +103,7 @@ pub fn run(plan: Plan, threads: usize) -> RunResult {
         threads,
         cancelled: outcome.cancelled,
         warnings: vec![],
+        ended: None,
     };
     let mut r = result::build(&plan, &agg, &meta);
     nexus_bench::analysis::slo::apply(&mut r, &plan.slos);

@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 pub use failure::{Failure, Response};
-pub use stream::{Stream, tcp_connect};
+pub use stream::{Stream, generator_side, tcp_connect};
 pub use tls::TlsClients;
 
 use h1::H1Conn;

@@ -104,6 +104,15 @@ impl AsyncWrite for Stream {
     }
 }
 
+/// Whether a connect failure is the generator's own limit (descriptors, ephemeral ports,
+/// socket memory) rather than anything the target did.
+pub fn generator_side(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
 /// Opens a TCP connection (no delay) to `addr`, classifying failures.
 pub async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Failure> {
     let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
@@ -116,6 +125,8 @@ pub async fn tcp_connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStrea
         Ok(Err(e)) => {
             let kind = if e.kind() == io::ErrorKind::ConnectionRefused {
                 ErrorKind::ConnectRefused
+            } else if generator_side(&e) {
+                ErrorKind::GeneratorError
             } else {
                 ErrorKind::ConnectError
             };
