@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// No live progress and no summary table.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Skip TLS certificate verification (like `target.tls.insecure = true`); every output
+    /// of the run says so.
+    #[arg(long)]
+    pub insecure: bool,
     /// Generator worker threads [default: half the CPUs, at least 1, leaving a local target
     /// its share].
     #[arg(long, value_name = "N")]

@@ -1,11 +1,44 @@
-//! One `GET` over a fresh HTTP/1.1 connection (hyper): what probes, the profile fetch and
-//! the readiness check of a launched target need from it beside the load. A shared helper with no dependencies inside the crate.
+//! One `GET` over a fresh HTTP/1.1 connection (hyper), plain or TLS: what probes, the
+//! profile fetch and the readiness check of a launched target need from it beside the load.
+//! A shared helper with no dependencies inside the crate; `https://` uses the configuration
+//! the run installed with [`set_tls`] (the run's own trust settings), else the platform roots.
+
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+/// The TLS configuration for `https://` GETs, installed once per process.
+static TLS: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+
+/// Installs the TLS configuration `https://` GETs use (ALPN should be `http/1.1`); the
+/// first call wins.
+pub fn set_tls(config: Arc<ClientConfig>) {
+    let _ = TLS.set(config);
+}
+
+fn tls_config() -> Arc<ClientConfig> {
+    TLS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if roots.is_empty() {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    })
+    .clone()
+}
 
 /// How much of an error response's body is quoted.
 const SNIPPET_CHARS: usize = 200;
@@ -13,7 +46,7 @@ const SNIPPET_CHARS: usize = 200;
 /// Why a `GET` failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GetError {
-    /// The URL is not a plain `http://` URL.
+    /// The URL is not an `http://` or `https://` URL.
     #[error("bad URL: {0}")]
     BadUrl(String),
     /// Connecting, sending or reading failed.
@@ -40,17 +73,42 @@ pub async fn get(url: &str, max_body: usize) -> Result<Bytes, GetError> {
 /// any answer, 2xx or not.
 pub async fn get_response(url: &str, max_body: usize) -> Result<(StatusCode, Bytes), GetError> {
     let uri: Uri = url.parse().map_err(|e| GetError::BadUrl(format!("{e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(GetError::BadUrl("only http:// is supported".into()));
-    }
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => {
+            return Err(GetError::BadUrl(
+                "only http:// and https:// are supported".into(),
+            ));
+        }
+    };
     let host = uri
         .host()
         .ok_or_else(|| GetError::BadUrl("no host".into()))?;
-    let authority = uri.authority().map_or(host, |a| a.as_str());
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.trim_matches(['[', ']']), port))
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let bare = host.trim_matches(['[', ']']);
+    let stream = TcpStream::connect((bare, port))
         .await
         .map_err(|e| GetError::Fetch(format!("connect: {e}")))?;
+    if !https {
+        return exchange(stream, &uri, max_body).await;
+    }
+    let name = rustls::pki_types::ServerName::try_from(bare.to_string())
+        .map_err(|e| GetError::BadUrl(format!("TLS server name: {e}")))?;
+    let tls = tokio_rustls::TlsConnector::from(tls_config())
+        .connect(name, stream)
+        .await
+        .map_err(|e| GetError::Fetch(format!("TLS handshake: {e}")))?;
+    exchange(tls, &uri, max_body).await
+}
+
+/// `GET uri` over `stream` with HTTP/1.1: the status and the body.
+async fn exchange<S>(stream: S, uri: &Uri, max_body: usize) -> Result<(StatusCode, Bytes), GetError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let host = uri.host().unwrap_or_default();
+    let authority = uri.authority().map_or(host, |a| a.as_str());
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| GetError::Fetch(format!("HTTP handshake: {e}")))?;

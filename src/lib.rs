@@ -28,6 +28,7 @@
 //! mesh / cache server behind `nexus-bench serve`, which profiles itself with the
 //! profiler), [`launch`] (starting and watching a target process), [`probe`] (numbers read
 //! from the target beside the load) and [`profiler`] (pprof capture and flamegraphs).
+//! [`rlimit`] raises the open-file limit and checks a plan against it before any traffic.
 
 pub mod analysis;
 pub mod app;
@@ -42,6 +43,7 @@ pub mod profiler;
 pub mod recorder;
 pub mod reference;
 pub mod result;
+pub mod rlimit;
 pub mod scenario;
 pub mod timer;
 pub mod units;

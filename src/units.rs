@@ -185,34 +185,48 @@ pub fn format_ms(ms: f64) -> String {
     if !ms.is_finite() {
         return "–".into();
     }
-    if ms < 1.0 {
-        format!("{:.0}µs", ms * 1000.0)
-    } else if ms < 10.0 {
-        format!("{ms:.2}ms")
-    } else if ms < 1000.0 {
-        format!("{ms:.1}ms")
-    } else {
-        format!("{:.2}s", ms / 1000.0)
+    // Each unit is chosen after rounding, so 0.9996 ms is "1.00ms", never "1000µs".
+    let us = round_to(ms * 1000.0, 0);
+    if us < 1000.0 {
+        return format!("{us:.0}µs");
     }
+    let r = round_to(ms, 2);
+    if r < 10.0 {
+        return format!("{r:.2}ms");
+    }
+    let r = round_to(ms, 1);
+    if r < 1000.0 {
+        return format!("{r:.1}ms");
+    }
+    format!("{:.2}s", ms / 1000.0)
+}
+
+/// `x` rounded to `decimals` decimal places exactly as `format!` rounds it for display, so
+/// the unit chosen and the digits shown agree.
+fn round_to(x: f64, decimals: i32) -> f64 {
+    format!("{x:.*}", decimals.max(0) as usize)
+        .parse()
+        .unwrap_or(x)
 }
 
 /// Formats a duration compactly: `250ms`, `30s`, `1m30s`.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
+    if round_to(ms, 1) < 1000.0 {
         return format_ms(ms);
     }
     let secs = d.as_secs_f64();
-    if secs < 60.0 {
+    if round_to(secs, 2) < 60.0 {
         if secs.fract() == 0.0 {
             format!("{secs:.0}s")
         } else {
-            format!("{secs:.2}s")
+            format!("{:.2}s", round_to(secs, 2))
         }
     } else {
-        let m = (secs / 60.0).floor();
-        let s = secs - m * 60.0;
-        if s < 0.005 {
+        // Whole seconds, carried into minutes: 119.6 s is "2m", never "1m60s".
+        let total = secs.round();
+        let (m, s) = ((total / 60.0).floor(), total % 60.0);
+        if s == 0.0 {
             format!("{m:.0}m")
         } else {
             format!("{m:.0}m{s:.0}s")
@@ -222,11 +236,11 @@ pub fn format_duration(d: Duration) -> String {
 
 /// Formats a rate per second: `950/s`, `12.5k/s`, `1.20M/s`.
 pub fn format_rate(per_sec: f64) -> String {
-    if per_sec >= 1e6 {
+    if round_to(per_sec / 1e3, 1) >= 1e3 {
         format!("{:.2}M/s", per_sec / 1e6)
-    } else if per_sec >= 1e4 {
+    } else if round_to(per_sec, 0) >= 1e4 {
         format!("{:.1}k/s", per_sec / 1e3)
-    } else if per_sec >= 100.0 {
+    } else if round_to(per_sec, 1) >= 100.0 {
         format!("{per_sec:.0}/s")
     } else {
         format!("{per_sec:.1}/s")
@@ -238,9 +252,9 @@ pub fn format_percent(ratio: f64) -> String {
     let p = ratio * 100.0;
     if p == 0.0 {
         "0%".into()
-    } else if p < 0.1 {
+    } else if round_to(p, 3) < 0.1 {
         format!("{p:.3}%")
-    } else if p < 10.0 {
+    } else if round_to(p, 2) < 10.0 {
         format!("{p:.2}%")
     } else {
         format!("{p:.1}%")
@@ -249,11 +263,11 @@ pub fn format_percent(ratio: f64) -> String {
 
 /// Formats a byte count: `512B`, `12.0KB`, `48.3MB`.
 pub fn format_bytes(bytes: f64) -> String {
-    if bytes >= 1e9 {
+    if round_to(bytes / 1e6, 1) >= 1e3 {
         format!("{:.2}GB", bytes / 1e9)
-    } else if bytes >= 1e6 {
+    } else if round_to(bytes / 1e3, 1) >= 1e3 {
         format!("{:.1}MB", bytes / 1e6)
-    } else if bytes >= 1e3 {
+    } else if round_to(bytes, 0) >= 1e3 {
         format!("{:.1}KB", bytes / 1e3)
     } else {
         format!("{bytes:.0}B")

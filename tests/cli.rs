@@ -11,3 +11,11 @@ mod shipped;
 mod soak;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "cli/tls.rs"]
+mod tls;
+#[path = "cli/tls_nginx.rs"]
+mod tls_nginx;
+#[path = "support/tls/mod.rs"]
+mod tls_support;
+#[path = "cli/verdicts.rs"]
+mod verdicts;

@@ -65,6 +65,7 @@ fn endpoint(name: &str, requests: u64, errors: u64, secs: f64, h: &Hist) -> Endp
             latency_us: EncodedHistogram::encode(h),
             service_time_us: EncodedHistogram::encode(h),
         },
+        connections: None,
     }
 }
 
@@ -113,6 +114,7 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
             unix_s: 1_700_000_000 + i as i64,
             offset_s: i as i64,
             warmup,
+            length_ms: 1000.0,
             requests: endpoints.iter().map(|e| e.requests).sum(),
             errors: endpoints.iter().map(|e| e.errors).sum(),
             dropped: 0,
@@ -372,7 +374,7 @@ fn several_requests_get_rows_each_and_overall() {
 }
 
 #[test]
-fn too_few_seconds_give_no_verdict() {
+fn too_few_seconds_are_inconclusive() {
     let short = Shape {
         seconds: 4,
         ..Shape::default()
@@ -383,11 +385,22 @@ fn too_few_seconds_give_no_verdict() {
     };
     let c = run(&short, &slow, &CompareOptions::default());
     assert!(!c.regressed());
-    assert!(
-        c.rows
-            .iter()
-            .all(|r| r.note.as_deref().unwrap_or("").contains("too few samples"))
-    );
+    assert!(c.inconclusive());
+    assert!(c.rows.iter().all(|r| r.verdict == Change::Inconclusive
+        && r.note.as_deref().unwrap_or("").contains("too few samples")));
+    let text = render_terminal(&c, false);
+    assert!(text.contains("Inconclusive:"), "{text}");
+    assert!(text.contains("run at least"), "{text}");
+}
+
+#[test]
+fn the_minimum_sample_count_follows_the_bonferroni_level() {
+    use nexus_bench::analysis::compare::min_samples;
+    // Smallest two-sided Mann–Whitney p with n each is 2 / C(2n, n): 0.0286 at 4, 0.0079 at 5.
+    assert_eq!(min_samples(0.05 / 4.0), 5);
+    // 2 / C(12, 6) = 0.00216 > 0.05 / 28; 2 / C(14, 7) = 0.00058.
+    assert_eq!(min_samples(0.05 / 28.0), 7);
+    assert_eq!(min_samples(0.5), 5);
 }
 
 #[test]
@@ -555,4 +568,35 @@ fn compare_command_exit_codes() {
         2,
         "a percent needs its %"
     );
+}
+
+#[test]
+fn a_regression_on_a_busy_machine_is_inconclusive() {
+    let slow = Shape {
+        latency: 1.2,
+        ..Shape::default()
+    };
+    let base = synth(1, &Shape::default());
+    let mut cur = synth(2, &slow);
+    cur.generator = Some(GeneratorHealth {
+        cpu_mean_percent: 50.0,
+        cpu_max_percent: 60.0,
+        cpus: 2,
+        schedule_lag_ms: None,
+        saturated: false,
+        samples: Vec::new(),
+        generator_errors: 0,
+        machine: Some(MachineLoad {
+            busy_mean_percent: 190.0,
+            other_mean_percent: 120.0,
+            steal_mean_percent: 0.0,
+            busy: true,
+            samples: Vec::new(),
+        }),
+    });
+    let c = compare(&base, &cur, &CompareOptions::default()).expect("comparable");
+    assert!(!c.regressed(), "{}", render_terminal(&c, false));
+    assert!(c.inconclusive());
+    assert_eq!(verdict_of(&c, "get", GateMetric::P50), Change::Inconclusive);
+    assert!(c.notes.iter().any(|n| n.contains("busy")), "{:?}", c.notes);
 }

@@ -1,6 +1,8 @@
 //! Integration tests of everything `nexus-bench` writes from a result file
 //! (modules under `tests/outputs/`).
 
+#[path = "outputs/banners.rs"]
+mod banners;
 #[path = "outputs/browser.rs"]
 mod browser;
 #[path = "outputs/browser_flame.rs"]

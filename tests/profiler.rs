@@ -218,7 +218,12 @@ async fn fetch_profile_refuses_what_it_cannot_reach() {
         .await
         .unwrap_err();
     assert!(matches!(err, ProfileError::Fetch { .. }), "{err:?}");
+    // https:// is fetched (with the run's TLS settings): a closed port is a fetch error.
     let err = fetch_profile("https://127.0.0.1:1", "/p", 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProfileError::Fetch { .. }), "{err:?}");
+    let err = fetch_profile("ftp://127.0.0.1:1", "/p", 1)
         .await
         .unwrap_err();
     assert!(matches!(err, ProfileError::BadUrl { .. }), "{err:?}");

@@ -90,7 +90,8 @@ mod invalid {
         slo_percentile,
         slo_unit_mismatch,
         slo_impossible,
-        https,
+        tls_files,
+        tls_settings,
         bad_url,
         embedded_unknown,
         embedded_args_without_embedded,
@@ -461,7 +462,7 @@ mod overrides {
         assert!(text.contains("no entry named `gte`"), "{text}");
         assert!(text.contains("did you mean `get`?"), "{text}");
         let o = Overrides {
-            target: Some("https://example.com".into()),
+            target: Some("ftp://example.com".into()),
             duration: Some("forever".into()),
             ..Overrides::default()
         };

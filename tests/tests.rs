@@ -21,6 +21,8 @@ mod scenarios;
 /// Proves the shared TLS test support below before other areas rely on it.
 #[path = "tls_support.rs"]
 mod tls;
+mod units;
+mod unsent;
 
 /// Shared TLS test support (`tests/support/tls/`): an rcgen PKI, a rustls client, Debian's
 /// nginx with HTTPS, hostile TLS peers. Loaded once here; the areas use `crate::tls_support`.

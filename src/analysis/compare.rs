@@ -34,7 +34,10 @@
 //! * **Regressed** ⇔ `p < significance` ∧ the whole CI is worse by more than `noise` ∧ the
 //!   point change is worse by more than `max_regression`.
 //! * **Improved** ⇔ `p < significance` ∧ the whole CI is better by more than `noise`.
-//! * **NoChange** otherwise, also when either side has fewer than [`MIN_SECONDS`] samples.
+//! * **Inconclusive** when either side has fewer samples than the test needs at its
+//!   (Bonferroni) level ([`min_samples`], at least [`MIN_SECONDS`]), or when a regression
+//!   was found while either run's machine was busy with other work.
+//! * **NoChange** otherwise.
 //!
 //! One comparison gates many metrics (4 per request name by default), so `significance` is
 //! the family-wise level: with `m` tests each is judged at `significance / m` and its
@@ -59,7 +62,8 @@ use metric::{Samples, compare_metric};
 
 /// Resamples of the bootstrap confidence interval.
 pub const BOOTSTRAP_RESAMPLES: usize = 2000;
-/// Fewest per-second samples per side for a verdict other than `NoChange`.
+/// Fewest per-second samples per side for any verdict (fewer is `Inconclusive`); the
+/// significance level may ask for more ([`min_samples`]).
 pub const MIN_SECONDS: usize = 5;
 /// Added to both error ratios before taking their relative change (0.1 %).
 pub const ERROR_RATE_FLOOR: f64 = 0.001;
@@ -176,6 +180,9 @@ pub enum Change {
     NoChange,
     /// Significantly worse, beyond the noise band and the tolerance.
     Regressed,
+    /// Cannot be judged: too few per-second samples for the test at its (Bonferroni)
+    /// level, or a regression measured while a machine was busy with other work.
+    Inconclusive,
 }
 
 /// One metric of one request name, compared.
@@ -245,6 +252,12 @@ impl Comparison {
     /// Whether any gated metric regressed: the gate fails.
     pub fn regressed(&self) -> bool {
         self.rows.iter().any(|r| r.verdict == Change::Regressed)
+    }
+
+    /// Whether any gated metric could not be judged (and none regressed beyond doubt, which
+    /// [`Comparison::regressed`] says): the gate must not pass.
+    pub fn inconclusive(&self) -> bool {
+        self.rows.iter().any(|r| r.verdict == Change::Inconclusive)
     }
 
     /// The rows that regressed.
@@ -320,6 +333,25 @@ pub fn compare(
             rows.push(compare_metric(name, metric, &b, &c, &per_test));
         }
     }
+    // A regression measured beside other work may be the other work's.
+    let busy: Vec<&str> = [(baseline, "baseline"), (current, "current run")]
+        .into_iter()
+        .filter(|(r, _)| machine_busy(r))
+        .map(|(_, which)| which)
+        .collect();
+    if !busy.is_empty() {
+        notes.push(format!(
+            "the machine was busy with other work during the {}: regressions are inconclusive",
+            busy.join(" and ")
+        ));
+        for row in rows.iter_mut().filter(|r| r.verdict == Change::Regressed) {
+            row.verdict = Change::Inconclusive;
+            row.note = Some(format!(
+                "worse, but the machine was busy during the {}",
+                busy.join(" and ")
+            ));
+        }
+    }
     Ok(Comparison {
         scenario: current.scenario.name.clone(),
         baseline_started_at: baseline.started_at.clone(),
@@ -330,6 +362,29 @@ pub fn compare(
         forced: (!differences.is_empty()).then(|| differences.join("; ")),
         notes,
     })
+}
+
+/// Whether other work on the run's machine was high enough to distort it.
+fn machine_busy(r: &RunResult) -> bool {
+    r.generator
+        .as_ref()
+        .and_then(|g| g.machine.as_ref())
+        .is_some_and(|m| m.busy)
+}
+
+/// Fewest per-second samples per side with which the two-sided Mann–Whitney test can reach
+/// level `alpha` at all: its smallest p-value with `n` samples each is `2 / C(2n, n)`, so
+/// below this no difference, however large, is significant. At least [`MIN_SECONDS`].
+pub fn min_samples(alpha: f64) -> usize {
+    let mut n = 1usize;
+    loop {
+        // C(2n, n) by the product formula, in floating point (exact enough here).
+        let c: f64 = (1..=n).map(|k| (n + k) as f64 / k as f64).product();
+        if 2.0 / c < alpha || n >= 1000 {
+            return n.max(MIN_SECONDS);
+        }
+        n += 1;
+    }
 }
 
 fn check_options(o: &CompareOptions) -> Result<(), CompareError> {

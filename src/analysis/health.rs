@@ -87,6 +87,8 @@ pub fn generator_health(
         schedule_lag_ms: None,
         saturated: behind || pegged,
         samples: readings,
+        generator_errors: 0,
+        machine: None,
     };
     (health, warning)
 }

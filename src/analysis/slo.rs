@@ -3,22 +3,12 @@
 //! the histogram's precision, not interpolated from a summary.
 
 use crate::plan::{Metric, Slo, Stat, Unit};
-use crate::result::{EndpointStats, RunResult, SloResult, Verdict};
+use crate::result::{EndpointStats, RunResult, SloResult};
 
 /// Evaluates `slos` on `result`, storing the verdicts and the overall verdict in it.
 pub fn apply(result: &mut RunResult, slos: &[Slo]) {
     result.slos = slos.iter().map(|s| evaluate(result, s)).collect();
-    result.verdict = if result.slos.iter().all(|s| s.pass) {
-        Verdict::Pass
-    } else if result
-        .slos
-        .iter()
-        .all(|s| s.pass || s.inconclusive.is_some())
-    {
-        Verdict::Inconclusive
-    } else {
-        Verdict::Fail
-    };
+    result.verdict = super::judge::verdict(result);
 }
 
 /// Evaluates one SLO.
@@ -89,6 +79,11 @@ fn observe(stats: &EndpointStats, metric: &Metric) -> Option<f64> {
     match metric {
         Metric::Latency(stat) => stat_of(&stats.histograms.latency_us, *stat),
         Metric::ServiceTime(stat) => stat_of(&stats.histograms.service_time_us, *stat),
+        Metric::Connect(stat) => stat_of(&stats.connections.as_ref()?.connect_us, *stat),
+        Metric::TlsHandshake(stat) => stat_of(
+            stats.connections.as_ref()?.tls_handshake_us.as_ref()?,
+            *stat,
+        ),
         Metric::ErrorRate => Some(stats.errors as f64 / stats.requests as f64),
         Metric::Throughput => Some(stats.throughput_per_sec),
         Metric::ExpectPassRate => {

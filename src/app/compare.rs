@@ -1,6 +1,7 @@
 //! `nexus-bench compare`: load a baseline and a run, compare them, print the table, and fail
 //! (exit 1) when a gated metric regressed. Runs that are not comparable are an error (exit 2)
-//! unless `--force`.
+//! unless `--force`; a comparison that cannot be judged (too few seconds, a busy machine)
+//! exits 2, never 0.
 
 use std::io::IsTerminal;
 
@@ -52,6 +53,8 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<Outcome> {
     }
     Ok(if comparison.regressed() {
         Outcome::GateFailed
+    } else if comparison.inconclusive() {
+        Outcome::Invalid
     } else {
         Outcome::Pass
     })

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::progress::Progress;
 use super::target::RunTarget;
-use crate::analysis::{health, slo};
+use crate::analysis::{health, judge, machine, slo};
 use crate::engine::{self, ResolvedTarget, Shared};
-use crate::launch::Sampler;
+use crate::launch::{MachineSample, MachineSampler, ResourceSample, Sampler};
 use crate::plan::{LoadModel, Plan};
 use crate::recorder::drive::{Every, collect};
 use crate::recorder::{Aggregate, Clock};
@@ -63,6 +63,10 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         run_target,
     } = d;
     let sampler = Sampler::start_single(std::process::id(), SAMPLE_EVERY);
+    // The machine beside the run, and our own tree (generator + launched target) to
+    // subtract from it.
+    let machine_sampler = MachineSampler::start(SAMPLE_EVERY);
+    let own_tree = Sampler::start(std::process::id(), SAMPLE_EVERY);
     let (tx, rx) = std::sync::mpsc::channel();
     let shared = Arc::new(Shared::new(plan.clone(), target));
     let engine_stop = stop.clone();
@@ -75,13 +79,14 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
     let mut progress = Progress::new(quiet, total);
     let mut checkpoint = Every::new(CHECKPOINT_EVERY);
     let mut crashed = None;
-    let meta = |status, measured, cancelled, warnings| RunMeta {
+    let meta = |status, measured, cancelled, warnings, ended| RunMeta {
         clock,
         measured,
         status,
         threads,
         cancelled,
         warnings,
+        ended,
     };
     collect(&rx, &mut agg, POLL, |agg| -> anyhow::Result<()> {
         progress.update(agg, clock.epoch.elapsed().min(total));
@@ -99,7 +104,7 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
             let mut partial = result::build(
                 plan,
                 agg,
-                &meta(RunStatus::Running, measured, 0, Vec::new()),
+                &meta(RunStatus::Running, measured, 0, Vec::new(), None),
             );
             slo::apply(&mut partial, &plan.slos);
             result::save_atomic(&partial, &dir.join("result.json"))?;
@@ -110,6 +115,7 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
     let outcome = engine
         .join()
         .map_err(|_| anyhow::anyhow!("the engine panicked"))??;
+    let ended = Instant::now();
     let measured = outcome
         .schedule_end
         .saturating_duration_since(clock.warmup_end);
@@ -150,18 +156,53 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         health::generator_health(readings, threads, cpus, !warnings.is_empty());
     warnings.extend(pegged);
     generator.schedule_lag_ms = lag;
+    generator.generator_errors = agg.generator_errors;
+    generator.machine = machine_load(machine_sampler.finish(), own_tree.finish());
+    if let Some(w) = generator.machine.as_ref().and_then(machine::warning) {
+        warnings.push(w);
+    }
     if let Some(how) = crashed {
         warnings.insert(
             0,
             format!("{TARGET_EXITED} ({how}); the results cover the time before"),
         );
     }
+    if plan.target.tls.insecure {
+        warnings.insert(0, crate::result::INSECURE_WARNING.into());
+    }
     let mut result = result::build(
         plan,
         &agg,
-        &meta(status, measured, outcome.cancelled, warnings),
+        &meta(status, measured, outcome.cancelled, warnings, Some(ended)),
     );
     result.generator = Some(generator);
     slo::apply(&mut result, &plan.slos);
+    let judged = judge::warnings(&result, plan.warn_not_gated);
+    result.warnings.extend(judged);
     Ok((result, clock))
+}
+
+/// Machine-wide CPU beside the run, judged against our own process tree's.
+fn machine_load(
+    machine: Vec<MachineSample>,
+    own: Vec<ResourceSample>,
+) -> Option<crate::result::MachineLoad> {
+    let readings = machine
+        .iter()
+        .map(|m| crate::result::MachineReading {
+            t_ms: m.t_ms,
+            busy_percent: m.busy_percent,
+            other_percent: 0.0,
+            steal_percent: m.steal_percent,
+        })
+        .collect();
+    let own: Vec<ResourceReading> = own
+        .iter()
+        .map(|s| ResourceReading {
+            t_ms: s.t_ms,
+            rss_bytes: s.rss_bytes,
+            cpu_percent: s.cpu_percent,
+        })
+        .collect();
+    machine::machine_load(readings, &own)
 }

@@ -39,12 +39,10 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
         output::terminal_summary(&merged, super::color_enabled())
     );
     eprintln!("merged {} results into {}", results.len(), path.display());
-    Ok(if merged.verdict == Verdict::Fail {
-        Outcome::GateFailed
-    } else if merged.verdict == Verdict::Inconclusive {
-        Outcome::Invalid
-    } else {
-        Outcome::Pass
+    Ok(match merged.verdict {
+        Verdict::Fail => Outcome::GateFailed,
+        Verdict::Unjudgeable | Verdict::Inconclusive => Outcome::Invalid,
+        Verdict::Pass | Verdict::NotGated => Outcome::Pass,
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod compare;
 mod drive;
+mod embedded_tls;
 mod merge;
 mod observe;
 mod profile_diff;
@@ -48,6 +49,10 @@ pub fn color_enabled() -> bool {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Every descriptor the hard limit allows, for this process and the targets it starts.
+    if let Err(e) = crate::rlimit::raise_nofile() {
+        eprintln!("warning: {e}");
+    }
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),

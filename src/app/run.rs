@@ -27,7 +27,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         duration: args.duration.clone(),
     };
     let plan = match scenario::load(&args.scenario, &overrides) {
-        Ok(plan) => Arc::new(plan),
+        Ok(mut plan) => {
+            plan.target.tls.insecure |= args.insecure;
+            Arc::new(plan)
+        }
         Err(errors) => {
             eprint!("{errors}");
             return Ok(Outcome::Invalid);
@@ -41,6 +44,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.force,
     )?;
     let threads = args.threads.unwrap_or_else(default_threads).max(1);
+    // Before any traffic: the generator's own limit must not become the target's failure.
+    let need = crate::rlimit::estimate(&plan, threads);
+    if let Err(msg) = crate::rlimit::nofile()
+        .map_err(|e| e.to_string())
+        .and_then(|limit| crate::rlimit::preflight(&need, limit))
+    {
+        eprintln!("error: {msg}");
+        return Ok(Outcome::Invalid);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -55,13 +67,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     };
     let base_url = run_target.base_url.clone();
-    let target = match ResolvedTarget::resolve(&base_url) {
+    let target = match ResolvedTarget::resolve(&base_url, &plan, &run_target.trusted_ca) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(Outcome::Invalid);
         }
     };
+    // Probes and profile fetches of an https:// target trust what the load trusts.
+    crate::fetch::set_tls(target.tls_clients.http1_config());
     if let Err(e) = rt.block_on(reachable(&target, plan.target.connect_timeout)) {
         eprintln!("error: target {base_url} is unreachable: {e}");
         return Ok(Outcome::Invalid);
@@ -102,7 +116,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
 
     let mut gate_failed = result.verdict == Verdict::Fail;
     // An SLO that could not be judged (a slope over too short a steady state) is no pass.
-    let mut invalid = result.verdict == Verdict::Inconclusive;
+    let mut invalid = matches!(result.verdict, Verdict::Unjudgeable | Verdict::Inconclusive);
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
         match result::load_baseline(name, &plan.name) {
@@ -123,6 +137,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                         );
                     }
                     gate_failed |= c.regressed();
+                    // An inconclusive gate is not a pass.
+                    invalid |= !c.regressed() && c.inconclusive();
                     sections.push(comparison_section(&c, &base, &result));
                     match super::profile_diff::section(&base_path, &base, &dir, &result) {
                         Ok(s) => sections.extend(s),

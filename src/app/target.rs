@@ -17,6 +17,9 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 pub struct RunTarget {
     /// Base URL the load goes to.
     pub base_url: String,
+    /// Certificates trusted for this target beside the plan's roots (the embedded
+    /// target's generated CA under `--tls`).
+    pub trusted_ca: Vec<rustls::pki_types::CertificateDer<'static>>,
     launched: Option<(Launched, Vec<String>, Instant)>,
 }
 
@@ -24,11 +27,22 @@ impl RunTarget {
     /// Starts the target if the plan says how (embedded or `command`); otherwise uses the
     /// base URL as it is. Errors are messages for the user.
     pub async fn start(plan: &Plan, quiet: bool) -> anyhow::Result<RunTarget> {
+        let mut trusted_ca = Vec::new();
+        let mut identity_files = None;
         let spec = match (&plan.target.base, &plan.launch) {
             (TargetBase::Embedded { api, args }, _) => {
                 let exe = std::env::current_exe()
                     .map_err(|e| anyhow::anyhow!("locating the nexus-bench executable: {e}"))?;
-                launch::embedded(&exe, api, args)
+                let mut args = args.clone();
+                if args.iter().any(|a| a == "--tls") && !args.iter().any(|a| a == "--tls-cert") {
+                    let (ca, extra, files) =
+                        super::embedded_tls::identity(plan).map_err(anyhow::Error::msg)?;
+                    trusted_ca.push(ca);
+                    args.retain(|a| a != "--tls");
+                    args.extend(extra);
+                    identity_files = Some(files);
+                }
+                launch::embedded(&exe, api, &args)
             }
             (TargetBase::Url(_), Some(l)) => LaunchSpec {
                 command: l.command.clone(),
@@ -41,6 +55,7 @@ impl RunTarget {
             (TargetBase::Url(url), None) => {
                 return Ok(RunTarget {
                     base_url: url.clone(),
+                    trusted_ca,
                     launched: None,
                 });
             }
@@ -49,6 +64,8 @@ impl RunTarget {
         let mut launched = Launched::start(spec)
             .await
             .map_err(|e| anyhow::anyhow!("the target did not start: {e}"))?;
+        // The child has read its certificate and key.
+        drop(identity_files);
         let base_url = match (&plan.target.base, launched.base_url()) {
             (TargetBase::Url(url), _) => url.clone(),
             (TargetBase::Embedded { .. }, Some(url)) => url.to_string(),
@@ -70,6 +87,7 @@ impl RunTarget {
         launched.start_sampling(SAMPLE_EVERY);
         Ok(RunTarget {
             base_url,
+            trusted_ca,
             launched: Some((launched, command, sampling_since)),
         })
     }

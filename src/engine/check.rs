@@ -1,8 +1,8 @@
 //! Expectations and extraction: whether a response is a success for its request, and the
 //! values later steps of a flow read.
 
-use super::http::{Failure, Response};
 use super::prepare::Prepared;
+use super::transport::{Failure, Response};
 use crate::plan::{ExtractFrom, RequestSpec};
 use crate::recorder::ErrorKind;
 

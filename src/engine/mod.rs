@@ -1,5 +1,6 @@
 //! The engine: drives the plan's load against the target. Schedule (open arrivals or closed
-//! virtual users, both following the plan's piecewise-linear profile) × executor (HTTP) ×
+//! virtual users, both following the plan's piecewise-linear profile) × executor (a user
+//! running requests over [`transport`]: HTTP/1.1, HTTP/2, WebSocket, each on TCP or TLS) ×
 //! recorder.
 //!
 //! Each worker is an OS thread with its own single-threaded tokio runtime and its own
@@ -9,12 +10,13 @@
 //! intended start time from the schedule, from which its latency is measured.
 
 mod check;
-pub mod h1;
-pub mod http;
+mod exchange;
+mod hold;
 mod prepare;
 mod schedule;
+pub mod transport;
 pub mod user;
-pub mod ws;
+mod ws_exchange;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -176,7 +178,9 @@ fn worker(
                     ctx: w.ctx.clone(),
                 };
                 let id = stream.request;
-                tokio::task::spawn_local(async move { ws::hold(&holder, id, u64::from(c)).await });
+                tokio::task::spawn_local(
+                    async move { hold::hold(&holder, id, u64::from(c)).await },
+                );
             }
         }
         let active = match &load.model {

@@ -11,7 +11,10 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-use super::h1::Want;
+use rustls::pki_types::CertificateDer;
+
+use super::transport::h1::Want;
+use super::transport::{Endpoint, TlsClients};
 use crate::plan::{Action, Body, ExtractFrom, Plan, RequestSpec, Template};
 
 /// The target, resolved once before the run.
@@ -21,33 +24,62 @@ pub struct ResolvedTarget {
     pub addr: SocketAddr,
     /// `host:port` for the `Host` header and HTTP/2 `:authority`.
     pub authority: String,
+    /// The host alone (TLS server name).
+    pub host: String,
     /// Path prefix of the base URL (no trailing slash; empty for the root).
     pub base_path: String,
+    /// The run's TLS clients (built once): for an `https://` target, and for absolute
+    /// `https://` URLs of requests.
+    pub tls_clients: TlsClients,
+    /// Whether the target itself is `https://`.
+    pub https: bool,
 }
 
 impl ResolvedTarget {
-    /// Resolves an `http://host:port/prefix` base URL.
-    pub fn resolve(base_url: &str) -> Result<Self, String> {
+    /// Resolves an `http[s]://host:port/prefix` base URL and builds the run's TLS client
+    /// configuration from `plan` (trusting `extra_ca` beside the configured roots).
+    pub fn resolve(
+        base_url: &str,
+        plan: &Plan,
+        extra_ca: &[CertificateDer<'static>],
+    ) -> Result<Self, String> {
         let uri: http::Uri = base_url
             .parse()
             .map_err(|e| format!("`{base_url}` is not a URL: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!("`{base_url}`: only http:// targets are supported"));
-        }
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("`{base_url}`: only http:// and https:// targets")),
+        };
         let host = uri
             .host()
             .ok_or_else(|| format!("`{base_url}` has no host"))?;
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
         let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host_for_lookup, port))
             .map_err(|e| format!("cannot resolve `{host}`: {e}"))?
             .next()
             .ok_or_else(|| format!("`{host}` resolves to no address"))?;
+        let tls_clients = TlsClients::new(&plan.target.tls, plan.target.http2, extra_ca)?;
         Ok(ResolvedTarget {
             addr,
             authority: format!("{host}:{port}"),
+            host: host_for_lookup.to_string(),
             base_path: uri.path().trim_end_matches('/').to_string(),
+            tls_clients,
+            https,
         })
+    }
+
+    /// The target as a connection endpoint.
+    pub fn endpoint(&self, timeout: std::time::Duration) -> Endpoint<'_> {
+        Endpoint {
+            addr: self.addr,
+            tls: self
+                .https
+                .then_some((&self.tls_clients, self.host.as_str())),
+            timeout,
+        }
     }
 }
 
@@ -127,7 +159,10 @@ fn prepare(spec: &RequestSpec, plan: &Plan, target: &ResolvedTarget) -> Prepared
         .map(|s| join_path(&target.base_path, &s));
     let mut static_headers = HeaderMap::new();
     let mut dynamic_headers = Vec::new();
-    if !plan.target.http2 {
+    // HTTP/2 for sure only with prior knowledge on plain TCP; over TLS, ALPN may choose
+    // HTTP/1.1, which needs the HTTP/1.1 request.
+    let h2_only = plan.target.http2 && !target.https;
+    if !h2_only {
         static_headers.insert(
             HOST,
             HeaderValue::from_str(&target.authority).expect("valid authority"),
@@ -180,7 +215,7 @@ fn prepare(spec: &RequestSpec, plan: &Plan, target: &ResolvedTarget) -> Prepared
     }
     let h1_static = match (&static_path, &h.body) {
         (Some(path), Body::Empty | Body::Bytes { .. })
-            if dynamic_headers.is_empty() && !plan.target.http2 =>
+            if dynamic_headers.is_empty() && !h2_only =>
         {
             let body = match &h.body {
                 Body::Bytes { bytes, .. } => bytes.clone(),

@@ -10,12 +10,14 @@
 //! process group, and the child carries `PR_SET_PDEATHSIG=SIGTERM` in case nexus-bench itself
 //! is killed.
 
+mod machine;
 mod process;
 mod sample;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use machine::{CpuTimes, MachineSample, MachineSampler};
 pub use process::Launched;
 pub use sample::{ProcessReport, ResourceSample, Sampler};
 

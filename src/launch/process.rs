@@ -349,12 +349,13 @@ async fn get_status(url: &str, timeout: Duration) -> Result<u16, GetError> {
     }
 }
 
-/// Reads stdout to its end; the first line that is an `http://` URL is sent on `address`.
+/// Reads stdout to its end; the first line that is an `http://` or `https://` URL is sent on
+/// `address`.
 async fn drain_stdout(pipe: impl AsyncRead + Unpin, address: oneshot::Sender<String>) {
     let mut address = Some(address);
     for_each_line(pipe, |line| {
         let line = line.trim();
-        if line.starts_with("http://")
+        if (line.starts_with("http://") || line.starts_with("https://"))
             && let Some(tx) = address.take()
         {
             let _ = tx.send(line.to_string());

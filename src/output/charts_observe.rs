@@ -98,10 +98,40 @@ pub fn generator_chart(r: &RunResult) -> Result<Option<Chart>, OutputError> {
     let Some(g) = r.generator.as_ref().filter(|g| !g.samples.is_empty()) else {
         return Ok(None);
     };
+    let mut plot = cpu_plot(&g.samples, "nexus-bench CPU", WIDE);
+    // The machine's other work (and steal) on the same axis: what competed with the run.
+    if let Some(m) = g.machine.as_ref().filter(|m| !m.samples.is_empty()) {
+        let other: Vec<(f64, f64)> = m
+            .samples
+            .iter()
+            .map(|s| (s.t_ms / 1000.0, s.other_percent))
+            .collect();
+        let top = other.iter().map(|p| p.1).fold(0.0, f64::max) * 1.1;
+        if top > plot.y.hi {
+            plot.y = Axis::linear(
+                0.0,
+                top,
+                "CPU (% of one core)",
+                Box::new(|v| format!("{v:.0}%")),
+            );
+        }
+        plot.lines.push(Line {
+            name: "other work on the machine".into(),
+            points: other,
+        });
+        plot.lines.push(Line {
+            name: "steal (% of all CPU time)".into(),
+            points: m
+                .samples
+                .iter()
+                .map(|s| (s.t_ms / 1000.0, s.steal_percent))
+                .collect(),
+        });
+    }
     chart(
         "chart-generator-cpu",
-        "Generator CPU (nexus-bench itself)",
-        &cpu_plot(&g.samples, "nexus-bench CPU", WIDE),
+        "Generator CPU (nexus-bench itself) and the machine's other work",
+        &plot,
     )
     .map(Some)
 }

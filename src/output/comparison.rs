@@ -40,7 +40,9 @@ fn ci(r: &MetricComparison) -> String {
 }
 
 fn p_value(p: f64) -> String {
-    if p < 0.001 {
+    if p.is_nan() {
+        "–".into()
+    } else if p < 0.001 {
         "<0.001".into()
     } else {
         format!("{p:.3}")
@@ -52,6 +54,7 @@ fn verdict_word(v: Change) -> &'static str {
         Change::Improved => "improved",
         Change::NoChange => "no change",
         Change::Regressed => "REGRESSED",
+        Change::Inconclusive => "INCONCLUSIVE",
     }
 }
 
@@ -88,7 +91,19 @@ fn headline(c: &Comparison) -> String {
         .regressions()
         .map(|r| format!("{} {} {}", r.request, r.metric.label(), pct(r.change)))
         .collect();
-    if regressions.is_empty() {
+    if regressions.is_empty() && c.inconclusive() {
+        let why: Vec<String> = c
+            .rows
+            .iter()
+            .filter(|r| r.verdict == Change::Inconclusive)
+            .filter_map(|r| r.note.clone())
+            .take(1)
+            .collect();
+        format!(
+            "Inconclusive: the comparison cannot be judged ({}).",
+            why.join("; ")
+        )
+    } else if regressions.is_empty() {
         format!(
             "No regression beyond {} (noise band {}, α = {}).",
             format_percent(c.options.max_regression),
@@ -108,6 +123,7 @@ pub fn render_terminal(c: &Comparison, color: bool) -> String {
         }
         let code = match v {
             Change::Regressed => "1;31",
+            Change::Inconclusive => "1;33",
             Change::Improved => "32",
             Change::NoChange => "2",
         };
@@ -155,6 +171,8 @@ pub fn render_terminal(c: &Comparison, color: bool) -> String {
     }
     let verdict = if c.regressed() {
         Change::Regressed
+    } else if c.inconclusive() {
+        Change::Inconclusive
     } else {
         Change::NoChange
     };
@@ -183,6 +201,8 @@ pub fn render_markdown(c: &Comparison) -> String {
         let mut cells = cells(row).map(|s| escape_md(&s));
         if row.verdict == Change::Regressed {
             cells[7] = "**regressed**".into();
+        } else if row.verdict == Change::Inconclusive {
+            cells[7] = "**inconclusive**".into();
         }
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
@@ -231,6 +251,7 @@ pub fn render_html(c: &Comparison, baseline: &RunResult, current: &RunResult) ->
     for row in &c.rows {
         let class = match row.verdict {
             Change::Regressed => "regressed",
+            Change::Inconclusive => "inconclusive",
             Change::Improved => "improved",
             Change::NoChange => "nochange",
         };
@@ -368,6 +389,16 @@ pub fn junit_cases(c: &Comparison) -> Vec<(String, Option<String>)> {
                     p_value(r.p_value),
                     format_percent(c.options.max_regression)
                 )
+            });
+            let failure = failure.or_else(|| {
+                (r.verdict == Change::Inconclusive).then(|| {
+                    format!(
+                        "{} {} inconclusive: {}",
+                        r.request,
+                        r.metric.label(),
+                        r.note.as_deref().unwrap_or("cannot be judged")
+                    )
+                })
             });
             (name, failure)
         })

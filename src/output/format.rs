@@ -119,11 +119,13 @@ pub fn slo_request(slo: &SloResult) -> &str {
     slo.request.as_deref().unwrap_or("all requests")
 }
 
-/// `PASS` or `FAIL`.
+/// `PASS`, `FAIL`, `NOT GATED`, `UNJUDGEABLE` or `INCONCLUSIVE`.
 pub fn verdict(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::NotGated => "NOT GATED",
+        Verdict::Unjudgeable => "UNJUDGEABLE",
         Verdict::Inconclusive => "INCONCLUSIVE",
     }
 }
@@ -141,6 +143,9 @@ pub fn verdict_reason(result: &RunResult) -> String {
         .filter(|s| !s.pass && s.inconclusive.is_none())
         .map(|s| s.key.as_str())
         .collect();
+    if result.verdict == Verdict::Unjudgeable {
+        return "the run could not be judged (see the warnings)".into();
+    }
     let unjudged: Vec<String> = result
         .slos
         .iter()
@@ -155,7 +160,7 @@ pub fn verdict_reason(result: &RunResult) -> String {
         );
     }
     match (result.slos.len(), failed.len()) {
-        (0, _) => "no SLOs defined".into(),
+        (0, _) => "no SLOs defined: nothing is gated".into(),
         (n, 0) => format!("all {n} SLOs held"),
         (n, f) => format!("{f} of {n} SLOs failed: {}", failed.join(", ")),
     }

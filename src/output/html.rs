@@ -118,8 +118,8 @@ fn verdict(out: &mut String, input: &ReportInput) {
     let r = input.result;
     let class = match r.verdict {
         Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Inconclusive => "inconclusive",
+        Verdict::Fail | Verdict::Unjudgeable => "fail",
+        Verdict::NotGated | Verdict::Inconclusive => "warn",
     };
     let _ = write!(
         out,
@@ -129,6 +129,7 @@ fn verdict(out: &mut String, input: &ReportInput) {
         esc(&format::verdict_reason(r))
     );
     html_observe::banner(out, r);
+    super::banners::html(out, r);
     if !r.warnings.is_empty() {
         out.push_str("<section id=\"warnings\" class=\"warnings\"><h2>Warnings</h2><ul>");
         for w in &r.warnings {
@@ -194,6 +195,7 @@ pub fn render_with(input: &ReportInput, assets: Option<&Path>) -> Result<String,
         format::count(r.totals.cancelled),
     );
     out.push_str(&html_tables::requests(r));
+    out.push_str(&html_tables::connections(r));
     // Open model: latency counts from each request's intended start (coordinated omission
     // corrected); closed model: from the send, like service time.
     out.push_str(if r.load.model == "open" {

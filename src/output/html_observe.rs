@@ -100,6 +100,18 @@ pub fn generator(
             .into(),
         ),
     ];
+    if let Some(m) = &g.machine {
+        rows.push((
+            "Machine",
+            format!(
+                "other work {:.0}% of one core · steal {:.1}% · all CPUs busy {:.0}%{}",
+                m.other_mean_percent,
+                m.steal_mean_percent,
+                m.busy_mean_percent,
+                if m.busy { " — busy" } else { "" }
+            ),
+        ));
+    }
     if let Some(lag) = &g.schedule_lag_ms {
         rows.push((
             "Schedule lag",

@@ -85,6 +85,35 @@ pub fn requests(result: &RunResult) -> String {
     out
 }
 
+/// The connection table (`#connection-table`): protocols, connect and TLS handshake times
+/// of the connections each request opened; empty when none was opened.
+pub fn connections(result: &RunResult) -> String {
+    let rows = super::connections::rows(result);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h3>Connections</h3><table id=\"connection-table\"><thead><tr>");
+    for (i, h) in super::connections::HEADINGS.iter().enumerate() {
+        let class = if i == 0 { "" } else { " class=\"num\"" };
+        let _ = write!(out, "<th{class}>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (name, total, cells) in rows {
+        let _ = write!(
+            out,
+            "<tr{}><th scope=\"row\">{}</th>",
+            if total { " class=\"total\"" } else { "" },
+            esc(&name)
+        );
+        for c in cells {
+            let _ = write!(out, "<td class=\"num\">{}</td>", esc(&c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
 /// A percentile table (`#latency-table` or `#service-table`).
 pub fn percentiles(
     result: &RunResult,

@@ -50,7 +50,11 @@ pub fn render(input: &ReportInput) -> String {
         );
         ("slo", s.key.as_str(), failure, details)
     });
-    let cases: Vec<(&str, &str, Option<String>, String)> = slo_cases
+    let banner_cases = super::banners::all(r)
+        .into_iter()
+        .map(|b| ("run", b.id, b.unjudgeable.then(|| b.text.clone()), b.text));
+    let cases: Vec<(&str, &str, Option<String>, String)> = banner_cases
+        .chain(slo_cases)
         .chain(extra.map(|(c, n, f, d)| (c, n, f.map(str::to_string), d.to_string())))
         .collect();
     let failures = cases.iter().filter(|c| c.2.is_some()).count();
@@ -70,6 +74,17 @@ pub fn render(input: &ReportInput) -> String {
         esc(&r.scenario.target),
         format::verdict(r.verdict)
     );
+    if r.warnings
+        .iter()
+        .any(|w| w == crate::result::INSECURE_WARNING)
+    {
+        // Inside the suite, after its properties: CI tools show system-out with the suite.
+        let _ = writeln!(
+            out,
+            "  <system-out>warning: {}</system-out>",
+            esc(crate::result::INSECURE_WARNING)
+        );
+    }
     let suite = esc(&r.scenario.name);
     for (class, name, failure, details) in &cases {
         let _ = write!(

@@ -27,7 +27,8 @@ pub fn render(input: &ReportInput) -> String {
     let mut out = String::new();
     let mark = match r.verdict {
         Verdict::Pass => "✅",
-        Verdict::Fail => "❌",
+        Verdict::Fail | Verdict::Unjudgeable => "❌",
+        Verdict::NotGated => "⚠️",
         Verdict::Inconclusive => "❔",
     };
     let _ = writeln!(
@@ -50,6 +51,7 @@ pub fn render(input: &ReportInput) -> String {
             "> [!CAUTION]\n> The generator was saturated: this result measured nexus-bench's limits, not the target's.\n\n",
         );
     }
+    super::banners::markdown(&mut out, r);
     if !r.warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
         for w in &r.warnings {
@@ -104,6 +106,23 @@ pub fn render(input: &ReportInput) -> String {
             esc(&format::latency(l.p99_9)),
             esc(&format::latency(l.max)),
         );
+    }
+    let conns = super::connections::rows(r);
+    if !conns.is_empty() {
+        let _ = write!(
+            out,
+            "\n### Connections\n\n| {} |\n|---|--:|--:|--:|--:|--:|--:|\n",
+            super::connections::HEADINGS.join(" | ")
+        );
+        for (name, total, cells) in conns {
+            let name = if total {
+                format!("**{name}**")
+            } else {
+                esc(&name)
+            };
+            let cells: Vec<String> = cells.iter().map(|c| esc(c)).collect();
+            let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+        }
     }
     observed(&mut out, r);
     for s in input.sections {

@@ -7,10 +7,12 @@
 //! [`write_all`] writes them side by side; a renderer that fails loses nothing else.
 //! Numbers are formatted by [`format`](mod@format) only, so every output shows the same figures.
 
+mod banners;
 mod charts;
 mod charts_dist;
 mod charts_observe;
 pub mod comparison;
+pub mod connections;
 pub mod csv;
 mod flame_embed;
 pub mod format;

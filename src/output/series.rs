@@ -46,7 +46,8 @@ pub fn points(result: &RunResult) -> Vec<Point> {
                 ..Point::default()
             };
             for s in chunk {
-                p.requests += s.requests as f64 / n;
+                // Per second of real time: partial first and last seconds are not a drop.
+                p.requests += s.requests_per_sec() / n;
                 p.errors += s.errors as f64 / n;
                 p.dropped += s.dropped as f64 / n;
                 p.in_flight = p.in_flight.max(s.in_flight_max as f64);

@@ -67,7 +67,7 @@ pub fn terminal_summary(result: &RunResult, color: bool) -> String {
     let p = Paint(color);
     let mut out = String::new();
     let verdict = format::verdict(result.verdict);
-    let verdict = if result.slos.iter().all(|s| s.pass) {
+    let verdict = if result.verdict == crate::result::Verdict::Pass {
         p.pass(verdict)
     } else {
         p.fail(verdict)
@@ -79,6 +79,9 @@ pub fn terminal_summary(result: &RunResult, color: bool) -> String {
         p.dim(&format!("· {}", format::run_length(result))),
         verdict
     );
+    for b in super::banners::all(result) {
+        let _ = writeln!(out, "{} {}", p.fail(b.word), format::printable(&b.text));
+    }
     for w in &result.warnings {
         let _ = writeln!(out, "{} {}", p.fail("warning:"), format::printable(w));
     }
@@ -130,6 +133,9 @@ pub fn terminal_summary(result: &RunResult, color: bool) -> String {
             format::count(t.cancelled)
         ))
     );
+    if let Some(line) = super::connections::terminal_line(result) {
+        let _ = writeln!(out, "{}", p.dim(&line));
+    }
     if !result.slos.is_empty() {
         let _ = writeln!(out, "\nSLOs");
         let kw = result.slos.iter().map(|s| width(&s.key)).max().unwrap_or(0);

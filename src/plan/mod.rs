@@ -5,9 +5,11 @@
 //! limits in canonical units), so nothing downstream re-validates and nothing on the hot path
 //! parses text.
 
+pub mod escape;
 mod profile;
 mod slo;
 pub mod template;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,6 +51,8 @@ pub struct Plan {
     pub streams: Vec<Stream>,
     /// The objectives the run is judged by.
     pub slos: Vec<Slo>,
+    /// Warn that nothing is gated when there are no SLOs (`[slo] default = false` clears it).
+    pub warn_not_gated: bool,
     /// Responses larger than this are cut off and counted as `body_too_large`.
     pub max_body_bytes: usize,
     /// How to start the target, when nexus-bench launches it (`[target] command`).
@@ -147,8 +151,10 @@ pub struct Target {
     pub headers: Vec<(HeaderName, Template)>,
     /// Speak HTTP/2 (prior knowledge, h2c) instead of HTTP/1.1.
     pub http2: bool,
-    /// Time allowed to open a TCP connection.
+    /// Time allowed to open a connection (TCP connect and TLS handshake together).
     pub connect_timeout: Duration,
+    /// TLS client settings (`https://`, `wss://`), from `[target.tls]`.
+    pub tls: tls::TlsSettings,
 }
 
 /// Where requests go.

@@ -23,6 +23,10 @@ pub enum Metric {
     Latency(Stat),
     /// Service time: from the actual send to the end of the response.
     ServiceTime(Stat),
+    /// TCP connect time of the connections requests opened (`connect.p99`).
+    Connect(Stat),
+    /// TLS handshake time of the TLS connections requests opened (`tls_handshake.p99`).
+    TlsHandshake(Stat),
     /// Failed requests / completed requests (ratio).
     ErrorRate,
     /// Completed requests per second over the measured duration.
@@ -84,7 +88,10 @@ impl Metric {
     /// The unit of the metric's values and limits.
     pub fn unit(&self) -> Unit {
         match self {
-            Metric::Latency(_) | Metric::ServiceTime(_) => Unit::Millis,
+            Metric::Latency(_)
+            | Metric::ServiceTime(_)
+            | Metric::Connect(_)
+            | Metric::TlsHandshake(_) => Unit::Millis,
             Metric::ErrorRate | Metric::ExpectPassRate => Unit::Ratio,
             Metric::Throughput => Unit::PerSec,
             Metric::TargetStartup => Unit::Millis,

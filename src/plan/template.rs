@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rand::{Rng, RngExt};
 
 use super::DataSet;
+use super::escape::Escape;
 
 /// Index of a variable in [`super::Plan::variables`].
 pub type VarId = usize;
@@ -24,6 +25,8 @@ pub type VarId = usize;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Template {
     parts: Vec<Part>,
+    /// How substituted values are escaped where this template lands.
+    escape: Escape,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +48,8 @@ enum Part {
     Uuid,
     RandomInt(i64, i64),
     RandomString(usize),
+    /// `{{ x | raw }}`: the value as is, whatever the template's escaping.
+    Raw(Box<Part>),
 }
 
 /// Names a template may refer to, at the point where it is compiled.
@@ -96,6 +101,7 @@ impl Template {
             } else {
                 vec![Part::Lit(text)]
             },
+            escape: Escape::None,
         }
     }
 
@@ -112,8 +118,13 @@ impl Template {
                     message: "`{{` is never closed; write `{{ name }}`".into(),
                 })?;
                 let inner = text[i + 2..i + close].trim();
+                let (inner, raw) = match inner.strip_suffix("raw").map(str::trim_end) {
+                    Some(rest) if rest.ends_with('|') => (rest[..rest.len() - 1].trim(), true),
+                    _ => (inner, false),
+                };
                 let part = compile_expr(inner, scope)
                     .map_err(|message| TemplateError { offset: i, message })?;
+                let part = if raw { Part::Raw(Box::new(part)) } else { part };
                 if !lit.is_empty() {
                     parts.push(Part::Lit(std::mem::take(&mut lit)));
                 }
@@ -157,7 +168,32 @@ impl Template {
         if !lit.is_empty() {
             parts.push(Part::Lit(lit));
         }
-        Ok(Template { parts })
+        Ok(Template {
+            parts,
+            escape: Escape::None,
+        })
+    }
+
+    /// The template with its substituted values escaped by `escape` (where it lands: a
+    /// JSON string, a URL).
+    pub fn escaped(mut self, escape: Escape) -> Self {
+        self.escape = escape;
+        self
+    }
+
+    /// The names of the values substituted in (`{{ agent_id }}`, `{{ users.name }}`), for
+    /// messages about a request that cannot be built.
+    pub fn value_names(&self) -> Vec<String> {
+        fn name(p: &Part) -> Option<String> {
+            match p {
+                Part::Var(_, n) => Some(n.clone()),
+                Part::Data { label, .. } => Some(label.clone()),
+                Part::Secret { name, .. } => Some(format!("${{{name}}}")),
+                Part::Raw(inner) => name(inner),
+                _ => None,
+            }
+        }
+        self.parts.iter().filter_map(name).collect()
     }
 
     /// Whether the template has no substitutions (renders the same every time).
@@ -171,56 +207,18 @@ impl Template {
     pub fn vars(&self) -> impl Iterator<Item = VarId> + '_ {
         self.parts.iter().filter_map(|p| match p {
             Part::Var(id, _) => Some(*id),
+            Part::Raw(inner) => match **inner {
+                Part::Var(id, _) => Some(id),
+                _ => None,
+            },
             _ => None,
         })
     }
 
     /// Appends the rendered text to `out`.
     pub fn render_into<R: Rng>(&self, ctx: &mut RenderCtx<'_, R>, out: &mut String) {
-        use std::fmt::Write;
         for part in &self.parts {
-            match part {
-                Part::Lit(s) => out.push_str(s),
-                Part::Secret { value, .. } => out.push_str(value),
-                Part::Var(id, _) => {
-                    if let Some(v) = ctx.vars.get(*id).and_then(|v| v.as_deref()) {
-                        out.push_str(v);
-                    }
-                }
-                Part::Data { set, column, .. } => {
-                    let ds = &ctx.data[*set];
-                    if !ds.rows.is_empty() {
-                        let row = ctx.rows.get(*set).copied().unwrap_or(0) % ds.rows.len();
-                        out.push_str(&ds.rows[row][*column]);
-                    }
-                }
-                Part::Counter => {
-                    let n = ctx.counter.fetch_add(1, Ordering::Relaxed);
-                    let _ = write!(out, "{n}");
-                }
-                Part::Vu => {
-                    let _ = write!(out, "{}", ctx.vu);
-                }
-                Part::Iteration => {
-                    let _ = write!(out, "{}", ctx.iteration);
-                }
-                Part::Uuid => {
-                    let bytes: [u8; 16] = ctx.rng.random();
-                    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
-                    let _ = write!(out, "{}", id.hyphenated());
-                }
-                Part::RandomInt(lo, hi) => {
-                    let n = ctx.rng.random_range(*lo..=*hi);
-                    let _ = write!(out, "{n}");
-                }
-                Part::RandomString(len) => {
-                    const ALPHABET: &[u8] =
-                        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-                    for _ in 0..*len {
-                        out.push(ALPHABET[ctx.rng.random_range(0..ALPHABET.len())] as char);
-                    }
-                }
-            }
+            render_part(part, self.escape, ctx, out);
         }
     }
 
@@ -244,6 +242,57 @@ impl Template {
         let mut s = String::new();
         self.render_into(ctx, &mut s);
         s
+    }
+}
+
+/// Renders one part, escaping substituted values (not literals) by `escape`.
+fn render_part<R: Rng>(part: &Part, escape: Escape, ctx: &mut RenderCtx<'_, R>, out: &mut String) {
+    use std::fmt::Write;
+    match part {
+        Part::Lit(s) => out.push_str(s),
+        // The user's own configuration, not data: escaped only where a quote would break
+        // the JSON around it.
+        Part::Secret { value, .. } if escape == Escape::Json => escape.push(out, value),
+        Part::Secret { value, .. } => out.push_str(value),
+        Part::Var(id, _) => {
+            if let Some(v) = ctx.vars.get(*id).and_then(|v| v.as_deref()) {
+                escape.push(out, v);
+            }
+        }
+        Part::Data { set, column, .. } => {
+            let ds = &ctx.data[*set];
+            if !ds.rows.is_empty() {
+                let row = ctx.rows.get(*set).copied().unwrap_or(0) % ds.rows.len();
+                escape.push(out, &ds.rows[row][*column]);
+            }
+        }
+        Part::Raw(inner) => render_part(inner, Escape::None, ctx, out),
+        Part::Counter => {
+            let n = ctx.counter.fetch_add(1, Ordering::Relaxed);
+            let _ = write!(out, "{n}");
+        }
+        Part::Vu => {
+            let _ = write!(out, "{}", ctx.vu);
+        }
+        Part::Iteration => {
+            let _ = write!(out, "{}", ctx.iteration);
+        }
+        Part::Uuid => {
+            let bytes: [u8; 16] = ctx.rng.random();
+            let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+            let _ = write!(out, "{}", id.hyphenated());
+        }
+        Part::RandomInt(lo, hi) => {
+            let n = ctx.rng.random_range(*lo..=*hi);
+            let _ = write!(out, "{n}");
+        }
+        Part::RandomString(len) => {
+            const ALPHABET: &[u8] =
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+            for _ in 0..*len {
+                out.push(ALPHABET[ctx.rng.random_range(0..ALPHABET.len())] as char);
+            }
+        }
     }
 }
 
@@ -354,20 +403,26 @@ impl fmt::Display for Template {
     /// Shows the template as written, with secrets as `${NAME}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for part in &self.parts {
-            match part {
-                Part::Lit(s) => f.write_str(s)?,
-                Part::Secret { name, .. } => write!(f, "${{{name}}}")?,
-                Part::Var(_, name) => write!(f, "{{{{ {name} }}}}")?,
-                Part::Data { label, .. } => write!(f, "{{{{ {label} }}}}")?,
-                Part::Counter => f.write_str("{{ counter }}")?,
-                Part::Vu => f.write_str("{{ vu }}")?,
-                Part::Iteration => f.write_str("{{ iteration }}")?,
-                Part::Uuid => f.write_str("{{ uuid }}")?,
-                Part::RandomInt(a, b) => write!(f, "{{{{ random_int({a}, {b}) }}}}")?,
-                Part::RandomString(n) => write!(f, "{{{{ random_string({n}) }}}}")?,
-            }
+            f.write_str(&part_text(part))?;
         }
         Ok(())
+    }
+}
+
+/// One part as written.
+fn part_text(part: &Part) -> String {
+    match part {
+        Part::Lit(s) => s.clone(),
+        Part::Secret { name, .. } => format!("${{{name}}}"),
+        Part::Var(_, name) => format!("{{{{ {name} }}}}"),
+        Part::Data { label, .. } => format!("{{{{ {label} }}}}"),
+        Part::Counter => "{{ counter }}".into(),
+        Part::Vu => "{{ vu }}".into(),
+        Part::Iteration => "{{ iteration }}".into(),
+        Part::Uuid => "{{ uuid }}".into(),
+        Part::RandomInt(a, b) => format!("{{{{ random_int({a}, {b}) }}}}"),
+        Part::RandomString(n) => format!("{{{{ random_string({n}) }}}}"),
+        Part::Raw(inner) => format!("{} | raw }}}}", part_text(inner).trim_end_matches(" }}")),
     }
 }
 

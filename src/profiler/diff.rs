@@ -132,19 +132,11 @@ pub fn diff_flamegraph_svg(
     if lines.is_empty() {
         return Err(ProfileError::Empty);
     }
-    let mut options = inferno::flamegraph::Options::default();
-    options.title = title.to_string();
+    let mut options = super::flame::icicle_options(title, "ns of CPU");
     options.subtitle = Some(
         "widths: current run · red: more CPU per request than the baseline, blue: less".into(),
     );
-    options.count_name = "ns of CPU".to_string();
-    options.direction = inferno::flamegraph::Direction::Inverted;
-    options.image_width = None;
-    options.deterministic = true;
-    let mut svg = Vec::new();
-    inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
-        .map_err(ProfileError::Render)?;
-    String::from_utf8(svg).map_err(|e| ProfileError::Render(std::io::Error::other(e)))
+    super::flame::render(&mut options, &lines)
 }
 
 #[cfg(test)]

@@ -19,20 +19,36 @@ pub fn flamegraph_svg(p: &Profile, title: &str) -> Result<String, ProfileError> 
     if lines.is_empty() {
         return Err(ProfileError::Empty);
     }
-    let mut options = inferno::flamegraph::Options::default();
-    options.title = title.to_string();
-    options.count_name = "samples".to_string();
+    let mut options = icicle_options(title, "samples");
     // Colour by name hash, so the same function has the same colour in every report.
     options.hash = true;
+    render(&mut options, &lines)
+}
+
+/// inferno options shared by every graph nexus-bench draws: an icicle (the root and the
+/// widest frames at the top, right under the title, so the part a reader looks at first is
+/// in view however deep the stacks go), no fixed width (the graph fills the width it is
+/// shown at and its script truncates the labels for that width), deterministic output.
+pub(crate) fn icicle_options(
+    title: &str,
+    count_name: &str,
+) -> inferno::flamegraph::Options<'static> {
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = title.to_string();
+    options.count_name = count_name.to_string();
     options.deterministic = true;
-    // An icicle graph: the root and the widest frames at the top, right under the title, so
-    // the part a reader looks at first is in view however deep the stacks go.
     options.direction = inferno::flamegraph::Direction::Inverted;
-    // No fixed width: the graph fills the width it is shown at and its script truncates the
-    // labels for that width.
     options.image_width = None;
+    options
+}
+
+/// Renders folded `lines` to an SVG string with `options`.
+pub(crate) fn render(
+    options: &mut inferno::flamegraph::Options<'_>,
+    lines: &[String],
+) -> Result<String, ProfileError> {
     let mut svg = Vec::new();
-    inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
+    inferno::flamegraph::from_lines(options, lines.iter().map(String::as_str), &mut svg)
         .map_err(ProfileError::Render)?;
     String::from_utf8(svg).map_err(|e| ProfileError::Render(std::io::Error::other(e)))
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ErrorKind, Window};
+use super::{ErrorKind, Phases, Window};
 use super::{Hist, new_histogram};
 
 /// Measured-period totals of one request name.
@@ -21,6 +21,8 @@ pub struct EndpointAgg {
     pub status: BTreeMap<u16, u64>,
     /// Failures by kind, indexed by `ErrorKind as usize`.
     pub kinds: [u64; ErrorKind::COUNT],
+    /// Connections opened: connect and TLS handshake times, protocols.
+    pub phases: Phases,
 }
 
 impl Default for EndpointAgg {
@@ -33,6 +35,7 @@ impl Default for EndpointAgg {
             errors: 0,
             status: BTreeMap::new(),
             kinds: [0; ErrorKind::COUNT],
+            phases: Phases::default(),
         }
     }
 }
@@ -50,6 +53,7 @@ impl EndpointAgg {
         for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
             *a += b;
         }
+        self.phases.add(&o.phases);
     }
 }
 
@@ -111,6 +115,9 @@ pub struct Aggregate {
     pub samples: Vec<(usize, ErrorKind, String, u64)>,
     /// Open model, measured period: send lateness against the schedule (µs).
     pub lag: Hist,
+    /// Connections the generator could not open for its own lack of resources, warm-up
+    /// included (`generator_error`).
+    pub generator_errors: u64,
 }
 
 impl Aggregate {
@@ -122,6 +129,7 @@ impl Aggregate {
             dropped: 0,
             samples: Vec::new(),
             lag: new_histogram(),
+            generator_errors: 0,
         }
     }
 
@@ -153,10 +161,13 @@ impl Aggregate {
             s.latency.add(&part.latency).expect("same bounds");
             s.requests += part.requests;
             s.errors += part.errors;
+            let total = &mut self.endpoints[id];
+            // Connections open mostly at the start: their phases count warm-up included.
+            total.phases.add(&part.phases);
+            self.generator_errors += part.kinds[ErrorKind::GeneratorError as usize];
             if w.warmup {
                 continue;
             }
-            let total = &mut self.endpoints[id];
             total.latency.add(&part.latency).expect("same bounds");
             total.service.add(&part.service).expect("same bounds");
             total.requests += part.requests;

@@ -11,6 +11,9 @@ pub enum ErrorKind {
     ConnectTimeout,
     /// Any other failure to connect.
     ConnectError,
+    /// The TLS handshake failed (unknown issuer, expired, name mismatch, no common protocol,
+    /// an alert from the server); the error samples keep the reason.
+    TlsHandshake,
     /// No complete response within the request's `timeout`.
     RequestTimeout,
     /// The connection was reset or closed mid-request.
@@ -27,19 +30,27 @@ pub enum ErrorKind {
     ExtractionFailed,
     /// A held WebSocket closed before the end of the run.
     Disconnected,
+    /// The generator itself ran out of a resource before anything was sent: descriptors
+    /// (`EMFILE`, `ENFILE`), ephemeral ports (`EADDRNOTAVAIL`) or socket memory (`ENOBUFS`,
+    /// `ENOMEM`). Never a request the target saw; it makes the run unjudgeable.
+    GeneratorError,
+    /// The request could not be built from its templates (e.g. a CR or LF rendered into a
+    /// header): it was never sent, so it has no latency.
+    TemplateError,
     /// Anything else (reported with its message in the error samples).
     Other,
 }
 
 impl ErrorKind {
     /// Number of kinds.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 15;
 
     /// Every kind, in order.
     pub const ALL: [ErrorKind; Self::COUNT] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::ConnectError,
+        ErrorKind::TlsHandshake,
         ErrorKind::RequestTimeout,
         ErrorKind::ConnectionReset,
         ErrorKind::Protocol,
@@ -48,6 +59,8 @@ impl ErrorKind {
         ErrorKind::ExpectationFailed,
         ErrorKind::ExtractionFailed,
         ErrorKind::Disconnected,
+        ErrorKind::GeneratorError,
+        ErrorKind::TemplateError,
         ErrorKind::Other,
     ];
 
@@ -57,6 +70,7 @@ impl ErrorKind {
             ErrorKind::ConnectRefused => "connect_refused",
             ErrorKind::ConnectTimeout => "connect_timeout",
             ErrorKind::ConnectError => "connect_error",
+            ErrorKind::TlsHandshake => "tls_handshake",
             ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::ConnectionReset => "connection_reset",
             ErrorKind::Protocol => "protocol",
@@ -65,8 +79,16 @@ impl ErrorKind {
             ErrorKind::ExpectationFailed => "expectation_failed",
             ErrorKind::ExtractionFailed => "extraction_failed",
             ErrorKind::Disconnected => "disconnected",
+            ErrorKind::GeneratorError => "generator_error",
+            ErrorKind::TemplateError => "template_error",
             ErrorKind::Other => "other",
         }
+    }
+
+    /// Whether a request failing this way never reached the target, so it has no latency
+    /// sample.
+    pub fn is_unsent(self) -> bool {
+        matches!(self, ErrorKind::GeneratorError | ErrorKind::TemplateError)
     }
 
     /// Whether the kind is a failed expectation (status, body, JSON, extraction) rather than

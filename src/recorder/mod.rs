@@ -7,12 +7,14 @@ mod aggregate;
 pub mod drive;
 mod error_kind;
 mod histogram;
+mod phases;
 
 use std::time::{Duration, Instant};
 
 pub use aggregate::{Aggregate, EndpointAgg, SecondAgg};
 pub use error_kind::ErrorKind;
 pub use histogram::{Hist, MAX_US, new_histogram};
+pub use phases::Phases;
 
 /// The clock shared by all workers: a monotonic epoch and its wall-clock time, so every
 /// worker assigns an instant to the same wall-clock second (runs on several machines merge by
@@ -68,6 +70,8 @@ pub struct WindowEndpoint {
     pub status: Vec<(u16, u64)>,
     /// Failures by kind, indexed by `ErrorKind as usize`.
     pub kinds: [u64; ErrorKind::COUNT],
+    /// Connections opened: connect and TLS handshake times, protocols.
+    pub phases: Phases,
 }
 
 impl WindowEndpoint {
@@ -79,6 +83,7 @@ impl WindowEndpoint {
             errors: 0,
             status: Vec::new(),
             kinds: [0; ErrorKind::COUNT],
+            phases: Phases::default(),
         }
     }
 }
@@ -127,6 +132,8 @@ pub struct WorkerRecorder {
     requests: usize,
     sampled: usize,
     in_flight: u64,
+    /// The second last split at the end of the warm-up, and the peak already sent for it.
+    split: (i64, u64),
 }
 
 /// At most this many distinct error messages are sampled per worker.
@@ -143,6 +150,7 @@ impl WorkerRecorder {
             requests,
             sampled: 0,
             in_flight: 0,
+            split: (i64::MIN, 0),
         }
     }
 
@@ -157,7 +165,18 @@ impl WorkerRecorder {
     fn flush_to(&mut self, second: i64, warmup: bool) {
         let mut next = empty_window(second, warmup, self.requests);
         next.in_flight_max = self.in_flight;
-        let done = std::mem::replace(&mut self.current, next);
+        let mut done = std::mem::replace(&mut self.current, next);
+        // A second split where the warm-up ends goes out as two windows, which the aggregate
+        // adds: together they must report this worker's peak once, not twice.
+        let peak = done.in_flight_max;
+        let (split_second, sent) = self.split;
+        let already = if done.second == split_second { sent } else { 0 };
+        done.in_flight_max = peak.saturating_sub(already);
+        self.split = if second == done.second {
+            (second, peak.max(already))
+        } else {
+            (i64::MIN, 0)
+        };
         let busy = done.endpoints.iter().any(Option::is_some)
             || done.dropped > 0
             || done.in_flight_max > 0;
@@ -171,6 +190,16 @@ impl WorkerRecorder {
     pub fn record(&mut self, s: Sample) {
         self.roll(s.end);
         let ep = self.current.endpoints[s.request].get_or_insert_with(WindowEndpoint::new);
+        if let Some(kind) = s.error.filter(|k| k.is_unsent()) {
+            // Never sent: no latency sample. A generator error is not even a request (the
+            // target saw nothing); a template error is the scenario's failed request.
+            ep.kinds[kind as usize] += 1;
+            if kind == ErrorKind::TemplateError {
+                ep.requests += 1;
+                ep.errors += 1;
+            }
+            return;
+        }
         ep.latency.saturating_record(us(s.latency));
         ep.service.saturating_record(us(s.service));
         ep.requests += 1;
@@ -184,6 +213,15 @@ impl WorkerRecorder {
             ep.errors += 1;
             ep.kinds[kind as usize] += 1;
         }
+    }
+
+    /// Records a connection request `request` opened: its TCP connect time, TLS handshake
+    /// time (TLS only) and whether it speaks HTTP/2.
+    pub fn opened(&mut self, request: usize, opened: &crate::engine::transport::Opened) {
+        self.roll(Instant::now());
+        let ep = self.current.endpoints[request].get_or_insert_with(WindowEndpoint::new);
+        ep.phases
+            .record(us(opened.connect), opened.tls.map(us), opened.h2);
     }
 
     /// Keeps an error message as a sample (bounded; only the first few distinct ones).
@@ -304,6 +342,34 @@ mod tests {
         assert_eq!((ep.requests, ep.errors), (2, 1));
         assert_eq!(ep.kinds[ErrorKind::RequestTimeout as usize], 1);
         assert_eq!(ep.status, vec![(200, 1)]);
+    }
+
+    #[test]
+    fn a_second_split_by_the_warmup_end_reports_its_peak_once() {
+        // Warm-up ends 0.5 s after the start of a wall-clock second.
+        let mut clock = Clock::start(Duration::ZERO);
+        let second_start = clock.epoch
+            - Duration::from_nanos(clock.epoch_unix_ns.rem_euclid(1_000_000_000) as u64)
+            + Duration::from_secs(1);
+        clock.warmup_end = second_start + Duration::from_millis(500);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut rec = WorkerRecorder::new(clock, 1, tx);
+        rec.tick(second_start + Duration::from_millis(100));
+        for _ in 0..3 {
+            rec.started();
+        }
+        rec.tick(second_start + Duration::from_millis(600)); // the warm-up ends: split
+        rec.finished();
+        rec.tick(second_start + Duration::from_millis(900));
+        rec.tick(second_start + Duration::from_millis(1100)); // next second
+        rec.finish();
+        let second = clock.unix_second(second_start);
+        let total: u64 = rx
+            .try_iter()
+            .filter(|w| w.second == second)
+            .map(|w| w.in_flight_max)
+            .sum();
+        assert_eq!(total, 3, "one worker with 3 in flight reports 3, not 6");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct RunMeta {
     pub cancelled: u64,
     /// Warnings about the run itself.
     pub warnings: Vec<String>,
+    /// When recording ended (after the drain), or `None` for "now": the real length of the
+    /// last second.
+    pub ended: Option<std::time::Instant>,
 }
 
 /// Builds the result. SLOs are evaluated separately ([`crate::analysis::slo::apply`]).
@@ -55,6 +58,22 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         error_rate: ratio(errors, requests),
     };
     let start_s = meta.clock.start_unix_ms().div_euclid(1000);
+    let (run_start_ms, run_end_ms) = {
+        let ended = meta.ended.unwrap_or_else(std::time::Instant::now);
+        let start = meta.clock.epoch_unix_ns as f64 / 1e6;
+        let end = start
+            + ended
+                .saturating_duration_since(meta.clock.epoch)
+                .as_secs_f64()
+                * 1000.0;
+        (start, end)
+    };
+    // The part of second `unix_s` that the run covered.
+    let length_ms = |unix_s: i64| {
+        let lo = (unix_s as f64 * 1000.0).max(run_start_ms);
+        let hi = ((unix_s + 1) as f64 * 1000.0).min(run_end_ms);
+        (hi - lo).clamp(0.0, 1000.0)
+    };
     let timeseries = agg
         .seconds
         .iter()
@@ -64,6 +83,7 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
                 unix_s,
                 offset_s: unix_s - start_s,
                 warmup: s.warmup,
+                length_ms: length_ms(unix_s),
                 requests: s.requests(),
                 errors: s.errors(),
                 dropped: s.dropped,
@@ -171,6 +191,7 @@ fn endpoint_stats(
             latency_us: EncodedHistogram::encode(&e.latency),
             service_time_us: EncodedHistogram::encode(&e.service),
         },
+        connections: super::ConnectionStats::of(&e.phases),
     };
     derive(&mut stats, &e.latency, &e.service, measured_ms);
     stats

@@ -62,7 +62,7 @@ pub fn load(path: &Path) -> Result<RunResult, ResultIoError> {
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| format(e.to_string()))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
-        // Version 1 lacks only optional sections, which default to empty.
+        // Versions 1 and 2 lack only optional sections and fields, which default to empty.
         Some(v) if (1..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
         Some(v) => {
             return Err(format(format!(

@@ -186,6 +186,8 @@ fn add_endpoint(acc: &mut EndpointStats, e: &EndpointStats) -> Result<(), MergeE
         &e.histograms.service_time_us,
         &e.name,
     )?;
+    acc.connections = super::ConnectionStats::merge(&acc.connections, &e.connections)
+        .map_err(|m| MergeError::Histogram(e.name.clone(), m))?;
     Ok(())
 }
 

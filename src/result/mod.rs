@@ -8,6 +8,7 @@
 
 mod baseline;
 mod build;
+mod connections;
 mod histogram;
 mod io;
 mod merge;
@@ -21,6 +22,7 @@ use crate::recorder::ErrorKind;
 
 pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
 pub use build::{RunMeta, build, target_label};
+pub use connections::ConnectionStats;
 pub use histogram::{EncodedHistogram, HistogramError};
 // The histogram type of result files is the recorder's; re-exported because this module's
 // API (`EncodedHistogram::decode`) speaks of it.
@@ -32,10 +34,16 @@ pub use merge::{MergeError, merge};
 /// misread; readers refuse versions they do not know.
 ///
 /// History: 1 — the run itself; 2 — adds `target_process`, `generator`, `probes` and
-/// `profiles` (version 1 files still load, with those empty); 3 — adds the verdict
-/// `inconclusive` and, on SLOs, `interval` and `inconclusive` (trend SLOs such as
-/// `target.rss.slope`).
+/// `profiles` (version 1 files still load, with those empty); 3 — adds per-request
+/// `connections` (connect and TLS handshake phases, protocols), the error kinds
+/// `tls_handshake`, `generator_error` and `template_error`, the verdicts `not_gated` and
+/// `unjudgeable`, `generator.generator_errors` and `generator.machine` (machine-wide CPU:
+/// other work, steal), per-second `length_ms`, the verdict `inconclusive` and, on SLOs, `interval` and
+/// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load).
 pub const SCHEMA_VERSION: u32 = 3;
+
+/// The warning every output of a run without TLS certificate verification carries.
+pub const INSECURE_WARNING: &str = "TLS certificate verification was OFF (--insecure or target.tls.insecure): the target's identity was not checked";
 
 /// One run (or the merge of several runs of the same scenario).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -139,6 +147,46 @@ pub struct GeneratorHealth {
     pub saturated: bool,
     /// Readings of the generator's resources.
     pub samples: Vec<ResourceReading>,
+    /// Connections the generator could not open for lack of its own resources (open files,
+    /// ephemeral ports, socket memory), warm-up included. Any makes the run unjudgeable.
+    #[serde(default)]
+    pub generator_errors: u64,
+    /// The machine's CPU beside the run: other work and steal.
+    #[serde(default)]
+    pub machine: Option<MachineLoad>,
+}
+
+/// Machine-wide CPU use during the run (`/proc/stat`), and the part of it that was neither
+/// nexus-bench nor a target it launched: work that competed with the run for the CPUs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MachineLoad {
+    /// Mean busy CPU of the whole machine, in percent of one core (200 = two cores).
+    pub busy_mean_percent: f64,
+    /// Mean CPU of other work (machine busy minus the generator and a launched target), in
+    /// percent of one core.
+    pub other_mean_percent: f64,
+    /// Mean steal (time the hypervisor gave this machine's CPUs to others), in percent of
+    /// all CPU time.
+    pub steal_mean_percent: f64,
+    /// Whether other work or steal was high enough to distort latencies (see the report).
+    pub busy: bool,
+    /// Readings about ten times a second.
+    pub samples: Vec<MachineReading>,
+}
+
+/// One reading of machine-wide CPU.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MachineReading {
+    /// Milliseconds since the start of the run.
+    pub t_ms: f64,
+    /// Machine busy CPU since the previous reading, in percent of one core.
+    pub busy_percent: f64,
+    /// Other work since the previous reading, in percent of one core.
+    pub other_percent: f64,
+    /// Steal since the previous reading, in percent of all CPU time.
+    pub steal_percent: f64,
 }
 
 /// One probe's readings.
@@ -331,6 +379,10 @@ pub struct EndpointStats {
     pub service_time_ms: Summary,
     /// The full distributions.
     pub histograms: Histograms,
+    /// Connections this request opened: protocols, connect and TLS handshake times
+    /// (absent when it opened none, and in files before version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionStats>,
 }
 
 /// Serialized distributions, in microseconds.
@@ -379,6 +431,10 @@ pub struct Second {
     pub offset_s: i64,
     /// Whether this second is part of the warm-up.
     pub warmup: bool,
+    /// How much of the second the run covered, in milliseconds: 1000 except for the partial
+    /// first and last seconds. Rates are `requests / length` (version 1 and 2 files: 1000).
+    #[serde(default = "full_second_ms")]
+    pub length_ms: f64,
     /// Requests completed in this second.
     pub requests: u64,
     /// Of those, failed.
@@ -393,6 +449,21 @@ pub struct Second {
     pub latency_ms: WindowSummary,
     /// Per request name (only names with traffic in this second).
     pub endpoints: Vec<SecondEndpoint>,
+}
+
+fn full_second_ms() -> f64 {
+    1000.0
+}
+
+impl Second {
+    /// Requests completed per second of real time in this (possibly partial) second.
+    pub fn requests_per_sec(&self) -> f64 {
+        if self.length_ms > 0.0 {
+            self.requests as f64 * 1000.0 / self.length_ms
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Percentiles of one second, in milliseconds.
@@ -461,10 +532,15 @@ pub struct SloResult {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Every SLO held (or there were none).
+    /// Every SLO held.
     Pass,
     /// At least one SLO failed.
     Fail,
+    /// The scenario has no SLOs: nothing was gated (version 1 and 2 files say `pass`).
+    NotGated,
+    /// The run cannot be judged: the generator hit its own limits (`generator_error`), or
+    /// no SLO was set and no request succeeded.
+    Unjudgeable,
     /// No SLO failed, but at least one could not be judged (see its `inconclusive`).
     Inconclusive,
 }

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::check::Ctx;
 use super::raw::{RawRequest, Sp};
 use crate::plan::Body;
+use crate::plan::escape::Escape;
 use crate::plan::template::Scope;
 
 /// The request's body, its templates compiled against `scope`; more than one kind is an error.
@@ -43,7 +44,8 @@ pub(super) fn body(ctx: &mut Ctx<'_>, r: &RawRequest, scope: &Scope<'_>) -> Body
         let text = serde_json::to_string(j.get()).expect("JSON values serialize");
         let text = Sp(toml::Spanned::new(j.span(), text));
         Body::Template {
-            text: ctx.template(&text, scope),
+            // Every `{{ }}` in the serialised JSON sits inside a string literal.
+            text: ctx.template(&text, scope).escaped(Escape::Json),
             content_type: content_type.or(Some("application/json".into())),
         }
     } else if let Some(f) = &r.body_file {

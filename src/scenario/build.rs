@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::check::{Ctx, check_http_url, headers, split_help};
 use super::errors::did_you_mean;
-use super::raw::{RawData, RawScenario, RawTarget, Sp, SpMap};
+use super::raw::{RawData, RawScenario, RawSloValue, RawTarget, Sp, SpMap};
 use super::slo::{self, Part};
 use crate::plan::template::Scope;
 use crate::plan::{DataSet, Plan, Slo, Source, Target, TargetBase};
@@ -27,7 +27,7 @@ pub(crate) fn plan(
     let data = data(ctx, &raw.data);
     let built = super::request::build(ctx, raw, &data);
     let names: Vec<&str> = built.requests.iter().map(|r| r.name.as_str()).collect();
-    let slos = slos(ctx, &raw.slo, &names);
+    let (slos, warn_not_gated) = slos(ctx, &raw.slo, &names);
     let launch = super::observe::launch(ctx, &raw.target, &target.base);
     let probes = super::observe::probes(ctx, &raw.probes);
     let measured = load.profile.duration().saturating_sub(load.warmup);
@@ -57,6 +57,7 @@ pub(crate) fn plan(
         data: data.into_iter().map(|(_, d)| d).collect(),
         streams: built.streams,
         slos,
+        warn_not_gated,
         max_body_bytes: max_body as usize,
         launch,
         probes,
@@ -170,15 +171,17 @@ fn target(ctx: &mut Ctx<'_>, t: &RawTarget) -> Target {
         env: ctx.env,
     };
     let headers = headers(ctx, &t.headers, &no_vars);
+    let (http2, auto_h2) = super::tls::http2(ctx, t.http2.as_ref());
     Target {
         base,
         headers,
-        http2: t.http2,
+        http2,
         connect_timeout: ctx.duration(
             "connect_timeout",
             t.connect_timeout.as_ref(),
             Duration::from_secs(2),
         ),
+        tls: super::tls::tls(ctx, t.tls.as_ref(), auto_h2),
     }
 }
 
@@ -271,10 +274,35 @@ fn csv_message(e: &csv::Error) -> CsvProblem {
     }
 }
 
-fn slos(ctx: &mut Ctx<'_>, raw: &SpMap<Sp<String>>, names: &[&str]) -> Vec<Slo> {
+/// The SLOs, and whether to warn when there are none (`default = false` silences it).
+fn slos(ctx: &mut Ctx<'_>, raw: &SpMap<Sp<RawSloValue>>, names: &[&str]) -> (Vec<Slo>, bool) {
     let mut out = Vec::new();
+    let mut warn_not_gated = true;
     for (key, value) in &raw.0 {
-        match slo::parse(key.get(), value.get()) {
+        let cond = match (key.get().as_str(), value.get()) {
+            ("default", RawSloValue::Switch(on)) => {
+                warn_not_gated = *on;
+                continue;
+            }
+            ("default", RawSloValue::Limit(_)) => {
+                ctx.err(
+                    value.span(),
+                    "`default` in [slo] takes true or false".to_string(),
+                    Some("write `default = false` to say that no SLO is intended".into()),
+                );
+                continue;
+            }
+            (_, RawSloValue::Switch(_)) => {
+                ctx.err(
+                    value.span(),
+                    format!("`{}` needs a condition, not true or false", key.get()),
+                    Some("write e.g. \"< 100ms\"".into()),
+                );
+                continue;
+            }
+            (_, RawSloValue::Limit(v)) => v,
+        };
+        match slo::parse(key.get(), cond) {
             Ok(s) => {
                 if let Some(r) = s.request.as_deref().filter(|r| !names.contains(r)) {
                     let candidates = names.iter().copied().chain([
@@ -309,5 +337,5 @@ fn slos(ctx: &mut Ctx<'_>, raw: &SpMap<Sp<String>>, names: &[&str]) -> Vec<Slo> 
             }
         }
     }
-    out
+    (out, warn_not_gated)
 }

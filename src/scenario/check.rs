@@ -105,23 +105,20 @@ pub(crate) fn split_help(text: &str) -> (String, Option<String>) {
     }
 }
 
-/// Checks an absolute `http://` URL (templates inside are allowed).
+/// Checks an absolute `http://` or `https://` URL (templates inside are allowed).
 pub(crate) fn check_http_url(
     ctx: &mut Ctx<'_>,
     field: &str,
     url: &str,
     span: std::ops::Range<usize>,
 ) {
-    if url.starts_with("https://") {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    if rest.is_none_or(str::is_empty) {
         ctx.err(
             span,
-            format!("`{field}`: https is not supported yet"),
-            Some("use http:// (HTTP/1.1 or h2c), or put a TLS-terminating proxy in front".into()),
-        );
-    } else if !url.starts_with("http://") || url.len() <= "http://".len() {
-        ctx.err(
-            span,
-            format!("`{field}` = `{url}` is not an http:// URL"),
+            format!("`{field}` = `{url}` is not an http:// or https:// URL"),
             Some(if field == "base_url" {
                 "write e.g. \"http://127.0.0.1:8080\" or \"embedded:cache\"".into()
             } else {

@@ -52,6 +52,7 @@ fn write_plan(s: &mut String, plan: &Plan) -> std::fmt::Result {
     for (name, value) in &plan.target.headers {
         writeln!(s, "         header {name}: {value}")?;
     }
+    super::tls::describe(s, plan)?;
     let load = &plan.load;
     match load.model {
         LoadModel::Open { max_in_flight } => {
@@ -160,7 +161,19 @@ fn write_plan(s: &mut String, plan: &Plan) -> std::fmt::Result {
             )?;
         }
     }
-    if !plan.slos.is_empty() {
+    if plan.slos.is_empty() {
+        if plan.warn_not_gated {
+            writeln!(
+                s,
+                "slo: none — nothing is gated: a run passes (exit 0) whatever the target does, unless no request succeeds (exit 2); set `[slo] default = false` to say this is intended"
+            )?;
+        } else {
+            writeln!(
+                s,
+                "slo: none (`[slo] default = false`: nothing is gated, as intended)"
+            )?;
+        }
+    } else {
         writeln!(s, "slo")?;
         for slo in &plan.slos {
             let limit = match slo.metric.unit() {

@@ -9,10 +9,13 @@
 //!
 //! Top level: `name` (required, `[A-Za-z0-9_-]+`, the result folder's name), `description`.
 //!
-//! `[target]`: `base_url` (required): `http://host:port`, or `embedded:<api>` with api one of
-//! `supervisor`, `mesh`, `cache`, `all` (nexus-bench starts its reference server; `https://` is
-//! not supported yet); `embedded_args` (list, only with `embedded:`: extra `serve` arguments);
-//! `headers` (table, templates with `${ENV}` but no variables); `http2` (default false, h2c);
+//! `[target]`: `base_url` (required): `http[s]://host:port`, or `embedded:<api>` with api one of
+//! `supervisor`, `mesh`, `cache`, `all` (nexus-bench starts its reference server; with
+//! `embedded_args = ["--tls"]` it serves HTTPS, trusted automatically); `embedded_args` (list, only with `embedded:`: extra `serve` arguments);
+//! `headers` (table, templates with `${ENV}` but no variables); `http2` (default false;
+//! true: h2c with prior knowledge over http://, h2 by ALPN over https://; "auto": ALPN only);
+//! `tls` (table, see [`tls`]: `ca`, `insecure`, `client_cert`, `client_key`, `server_name`,
+//! `min_version`, `alpn`, `resumption`);
 //! `connect_timeout` (default `"2s"`); `max_body` (default `"16MB"`).
 //!
 //! `[load]`: `model` = `"closed"` | `"open"` (required). Closed: `users` + `duration`, or
@@ -77,6 +80,7 @@ mod overrides;
 pub mod raw;
 mod request;
 mod slo;
+pub mod tls;
 mod websocket;
 
 use std::path::Path;

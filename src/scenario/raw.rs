@@ -116,9 +116,10 @@ pub struct RawScenario {
     #[serde(default)]
     pub streams: Vec<RawStream>,
     /// Service-level objectives: `"[request.]metric" = "op limit"`, e.g.
-    /// `"get.latency.p99" = "< 5ms"`.
+    /// `"get.latency.p99" = "< 5ms"`. `default = false` says that a scenario without SLOs
+    /// is meant to gate nothing (silences the "nothing is gated" warning).
     #[serde(default)]
-    pub slo: SpMap<Sp<String>>,
+    pub slo: SpMap<Sp<RawSloValue>>,
     /// Server-side values read by HTTP GET before, during and after the run (SLO key
     /// `probe.<name>`).
     #[serde(default)]
@@ -129,6 +130,16 @@ pub struct RawScenario {
     /// How `run --baseline` judges regressions (command-line flags override these).
     #[serde(default)]
     pub baseline: Option<RawBaseline>,
+}
+
+/// A value in `[slo]`: a condition, or the `default` switch.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSloValue {
+    /// `"< 100ms"`: an operator and a limit.
+    Limit(String),
+    /// `default = false`: no SLO is intended.
+    Switch(bool),
 }
 
 /// `[baseline]`: the regression gate's parameters.
@@ -200,9 +211,13 @@ pub struct RawTarget {
     /// Headers sent with every request (templates without variables; `${ENV}` allowed).
     #[serde(default)]
     pub headers: SpMap<Sp<String>>,
-    /// Speak HTTP/2 with prior knowledge (h2c). Default false.
+    /// HTTP/2: true (h2c with prior knowledge on http://, h2 by ALPN on https://), false
+    /// (default), or "auto" (h2 by ALPN on https://, falling back to HTTP/1.1).
     #[serde(default)]
-    pub http2: bool,
+    pub http2: Option<Sp<super::tls::RawHttp2>>,
+    /// TLS client settings for https:// and wss://.
+    #[serde(default)]
+    pub tls: Option<super::tls::RawTls>,
     /// Time allowed to connect. Default "2s".
     #[serde(default)]
     pub connect_timeout: Option<Sp<String>>,

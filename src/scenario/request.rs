@@ -13,6 +13,7 @@ use super::errors::did_you_mean;
 use super::expect::{expect, extract};
 use super::raw::{RawRequest, RawScenario, Sp};
 use super::websocket::{streams, ws_request};
+use crate::plan::escape::Escape;
 use crate::plan::template::Scope;
 use crate::plan::{Action, DataSet, HttpRequest, MixItem, MixRun, RequestSpec, Stream, VarId};
 
@@ -199,7 +200,7 @@ fn request(
                     "keep one: `path` is joined to the target's base_url, `url` is absolute".into(),
                 ),
             );
-            ctx.template(u, scope)
+            ctx.template(u, scope).escaped(Escape::Url)
         }
         (None, None) => {
             ctx.err(
@@ -220,11 +221,11 @@ fn request(
                     )),
                 );
             }
-            ctx.template(p, scope)
+            ctx.template(p, scope).escaped(Escape::Url)
         }
         (None, Some(u)) => {
             check_http_url(ctx, "url", u.get(), u.span());
-            ctx.template(u, scope)
+            ctx.template(u, scope).escaped(Escape::Url)
         }
     };
     let headers = headers(ctx, &r.headers, scope);

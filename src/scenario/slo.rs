@@ -16,6 +16,8 @@ pub(crate) const METRIC_EXAMPLES: &[&str] = &[
     "latency.max",
     "service_time.p99",
     "service_time.mean",
+    "connect.p99",
+    "tls_handshake.p99",
     "error_rate",
     "throughput",
     "expect_pass_rate",
@@ -31,6 +33,8 @@ pub(crate) const METRIC_EXAMPLES: &[&str] = &[
 const METRIC_ROOTS: &[&str] = &[
     "latency",
     "service_time",
+    "connect",
+    "tls_handshake",
     "error_rate",
     "throughput",
     "expect_pass_rate",
@@ -165,6 +169,8 @@ fn parse_metric(name: &str) -> Result<Metric, Problem> {
     match root {
         "latency" => Ok(Metric::Latency(stat)),
         "service_time" => Ok(Metric::ServiceTime(stat)),
+        "connect" => Ok(Metric::Connect(stat)),
+        "tls_handshake" => Ok(Metric::TlsHandshake(stat)),
         _ => Err(unknown()),
     }
 }
@@ -286,6 +292,7 @@ fn parse_value(metric: &Metric, value: &str) -> Result<(Op, f64), Problem> {
 fn example(metric: &Metric) -> &'static str {
     match metric {
         Metric::Latency(_) | Metric::ServiceTime(_) => "< 100ms",
+        Metric::Connect(_) | Metric::TlsHandshake(_) => "< 20ms",
         Metric::ErrorRate => "< 1%",
         Metric::ExpectPassRate => ">= 99.9%",
         Metric::Throughput => "> 1000/s",
@@ -316,6 +323,8 @@ impl fmt::Display for Metric {
         match self {
             Metric::Latency(s) => write!(f, "latency.{s}"),
             Metric::ServiceTime(s) => write!(f, "service_time.{s}"),
+            Metric::Connect(s) => write!(f, "connect.{s}"),
+            Metric::TlsHandshake(s) => write!(f, "tls_handshake.{s}"),
             Metric::ErrorRate => f.write_str("error_rate"),
             Metric::Throughput => f.write_str("throughput"),
             Metric::ExpectPassRate => f.write_str("expect_pass_rate"),
@@ -344,6 +353,15 @@ mod tests {
         let s = parse_slo("latency.p95", "< 100ms").unwrap();
         assert_eq!(s.request, None);
         assert_eq!(s.metric.to_string(), "latency.p95");
+        let s = parse_slo("login.tls_handshake.p99", "< 20ms").unwrap();
+        assert_eq!(s.request.as_deref(), Some("login"));
+        assert_eq!(s.metric, Metric::TlsHandshake(Stat::Percentile(99.0)));
+        assert_eq!(s.metric.to_string(), "tls_handshake.p99");
+        let s = parse_slo("connect.p99", "< 1s").unwrap();
+        assert_eq!(
+            (s.request, s.metric, s.limit),
+            (None, Metric::Connect(Stat::Percentile(99.0)), 1000.0)
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::check::Ctx;
 use super::raw::{RawRequest, RawScenario, Sp};
+use crate::plan::escape::Escape;
 use crate::plan::template::Scope;
 use crate::plan::{Action, DataSet, Expect, RequestSpec, Stream, WsHold, WsMessage};
 
@@ -53,7 +54,7 @@ pub(super) fn streams(
                 Some(format!("write \"/{}\"", st.ws.get())),
             );
         }
-        let path = ctx.template(&st.ws, &scope);
+        let path = ctx.template(&st.ws, &scope).escaped(Escape::Url);
         requests.push(RequestSpec {
             name: st.name.get().clone(),
             flow: None,
@@ -103,7 +104,7 @@ pub(super) fn ws_request(
             Some(format!("write \"/{}\"", ws.get())),
         );
     }
-    let path = ctx.template(ws, scope);
+    let path = ctx.template(ws, scope).escaped(Escape::Url);
     let message = match &r.send {
         Some(m) => ctx.template(m, scope),
         None => Default::default(),

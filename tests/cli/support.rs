@@ -51,8 +51,14 @@ impl Drop for Running {
 
 /// Starts `nexus-bench args…`.
 pub fn spawn(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(args)
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    spawn_command(cmd)
+}
+
+/// Starts a prepared `nexus-bench` command (e.g. with limits set in `pre_exec`).
+pub fn spawn_command(mut cmd: Command) -> Running {
+    let mut child = cmd
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

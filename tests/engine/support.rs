@@ -54,6 +54,7 @@ pub fn plan(
             headers: vec![],
             http2: false,
             connect_timeout: Duration::from_secs(1),
+            tls: Default::default(),
         },
         load: Load {
             model,
@@ -67,6 +68,7 @@ pub fn plan(
         data: vec![],
         streams: vec![],
         slos: vec![],
+        warn_not_gated: true,
         max_body_bytes: 1 << 20,
         launch: None,
         probes: vec![],
@@ -81,7 +83,7 @@ pub fn run(plan: Plan, threads: usize) -> RunResult {
     let TargetBase::Url(url) = &plan.target.base else {
         panic!("url target")
     };
-    let target = ResolvedTarget::resolve(url).unwrap();
+    let target = ResolvedTarget::resolve(url, &plan, &[]).unwrap();
     let clock = Clock::start(plan.load.warmup);
     let (tx, rx) = std::sync::mpsc::channel();
     let shared = Arc::new(Shared::new(plan.clone(), target));
@@ -101,6 +103,7 @@ pub fn run(plan: Plan, threads: usize) -> RunResult {
         threads,
         cancelled: outcome.cancelled,
         warnings: vec![],
+        ended: None,
     };
     let mut r = result::build(&plan, &agg, &meta);
     nexus_bench::analysis::slo::apply(&mut r, &plan.slos);

@@ -111,6 +111,7 @@ impl Acc {
                 latency_us: EncodedHistogram::encode(&self.lat),
                 service_time_us: EncodedHistogram::encode(&self.svc),
             },
+            connections: None,
         }
     }
 }
@@ -185,6 +186,7 @@ pub fn build(spec: &Spec) -> RunResult {
             unix_s: start_unix_s + sec,
             offset_s: sec,
             warmup,
+            length_ms: 1000.0,
             requests: s_req,
             errors: s_err,
             dropped,
@@ -413,6 +415,8 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
         schedule_lag_ms: None,
         saturated: true,
         samples: readings(14.0),
+        generator_errors: 0,
+        machine: None,
     });
     result.probes = vec![
         ProbeSeries {

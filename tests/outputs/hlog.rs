@@ -24,24 +24,44 @@ fn interval_log_round_trips() {
         &text[..300]
     );
     assert!(text.contains("#[BaseTime: 1764072000.000"));
+    let first_name = &r.timeseries[0].endpoints[0].name;
+    assert!(
+        text.contains(&format!("\nTag={first_name},")),
+        "per-request Tag= lines"
+    );
 
     let mut intervals = Vec::new();
+    let mut tagged = Vec::new();
     let (mut start, mut base) = (None, None);
     for entry in IntervalLogIterator::new(&bytes) {
         match entry.expect("log parses") {
             LogEntry::StartTime(t) => start = Some(t),
             LogEntry::BaseTime(t) => base = Some(t),
-            LogEntry::Interval(i) => intervals.push((
-                i.start_timestamp(),
-                i.duration(),
-                i.max(),
-                i.encoded_histogram().to_string(),
-            )),
+            LogEntry::Interval(i) => match i.tag() {
+                None => intervals.push((
+                    i.start_timestamp(),
+                    i.duration(),
+                    i.max(),
+                    i.encoded_histogram().to_string(),
+                )),
+                Some(t) => tagged.push((i.start_timestamp(), t.as_str().to_string())),
+            },
         }
     }
     assert_eq!(start, Some(Duration::from_secs(1_764_072_000)));
     assert_eq!(base, start);
     assert_eq!(intervals.len(), r.timeseries.len());
+    // One tagged interval per request name with traffic in each second.
+    let expected_tags: Vec<(Duration, String)> = r
+        .timeseries
+        .iter()
+        .flat_map(|s| {
+            s.endpoints
+                .iter()
+                .map(move |e| (Duration::from_secs(s.offset_s as u64), e.name.clone()))
+        })
+        .collect();
+    assert_eq!(tagged, expected_tags);
     for ((ts, dur, max, enc), second) in intervals.iter().zip(&r.timeseries) {
         assert_eq!(*ts, Duration::from_secs(second.offset_s as u64));
         assert_eq!(*dur, Duration::from_secs(1));

@@ -2,8 +2,8 @@
 //! verdict rule documented in [`super`].
 
 use super::{
-    BOOTSTRAP_RESAMPLES, Change, CompareOptions, ERROR_RATE_FLOOR, GateMetric, MIN_SECONDS,
-    MetricComparison,
+    BOOTSTRAP_RESAMPLES, Change, CompareOptions, ERROR_RATE_FLOOR, GateMetric, MetricComparison,
+    min_samples,
 };
 use crate::analysis::stats::{bootstrap_ci, mann_whitney_p, median, seed_of, two_proportion_p};
 use crate::result::RunResult;
@@ -104,7 +104,7 @@ pub(super) fn compare_metric(
         row.current = pooled_ratio(&c.errors);
         row.change = floored_change(row.baseline, row.current);
         row.p_value = two_proportion_p(sum_b.0, sum_b.1, sum_c.0, sum_c.1);
-        if enough(&mut row) {
+        if enough(&mut row, o.significance) {
             (row.ci_low, row.ci_high) = bootstrap_ci(
                 &b.errors,
                 &c.errors,
@@ -122,7 +122,7 @@ pub(super) fn compare_metric(
         row.baseline = median(bv);
         row.current = median(cv);
         row.change = row.current / row.baseline - 1.0;
-        if enough(&mut row) {
+        if enough(&mut row, o.significance) {
             if row.baseline <= 0.0 {
                 row.change = f64::NAN;
                 row.note = Some("baseline is zero: no relative change".into());
@@ -151,15 +151,26 @@ fn sum(s: &[(u64, u64)]) -> (u64, u64) {
     s.iter().fold((0, 0), |(e, n), x| (e + x.0, n + x.1))
 }
 
-/// Whether both sides have enough samples; notes it on the row when not.
-fn enough(row: &mut MetricComparison) -> bool {
-    let ok = row.baseline_samples >= MIN_SECONDS && row.current_samples >= MIN_SECONDS;
+/// Whether both sides have enough samples for the test at level `alpha`; when not, the row
+/// is inconclusive and says how long to run instead.
+fn enough(row: &mut MetricComparison, alpha: f64) -> bool {
+    let need = min_samples(alpha);
+    let ok = row.baseline_samples >= need && row.current_samples >= need;
     if !ok {
+        // Throughput drops the first and last (partial) seconds.
+        let extra = if row.metric == GateMetric::Throughput {
+            2
+        } else {
+            0
+        };
         row.note = Some(format!(
-            "too few samples ({} s baseline, {} s current; need {MIN_SECONDS} each)",
-            row.baseline_samples, row.current_samples
+            "inconclusive: too few samples ({} s baseline, {} s current; the test at α = {alpha:.2e} needs {need} each): run at least {} s measured (after the warm-up)",
+            row.baseline_samples,
+            row.current_samples,
+            need + extra
         ));
-        row.p_value = 1.0;
+        row.p_value = f64::NAN;
+        row.verdict = Change::Inconclusive;
     }
     ok
 }

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use super::http::{Failure, Response};
+use super::failure::{Failure, Response};
+use super::stream::Stream;
 use crate::recorder::ErrorKind;
 
 /// Most response-head bytes accepted before the response is called malformed.
@@ -28,7 +28,7 @@ const IDLE_CHECK: Duration = Duration::from_millis(10);
 
 /// One HTTP/1.1 client connection.
 pub struct H1Conn {
-    stream: TcpStream,
+    stream: Stream,
     rbuf: BytesMut,
     usable: bool,
     last_used: Instant,
@@ -63,8 +63,8 @@ struct Head {
 }
 
 impl H1Conn {
-    /// Wraps a connected stream.
-    pub fn new(stream: TcpStream) -> Self {
+    /// Wraps a connected stream (TCP or TLS).
+    pub fn new(stream: Stream) -> Self {
         H1Conn {
             stream,
             rbuf: BytesMut::with_capacity(8 * 1024),
@@ -114,8 +114,18 @@ impl H1Conn {
             }
         };
         let to_eof = matches!(head.framing, Framing::ToEof) && !no_body;
-        // Leftover bytes mean the server sent more than one response: the stream is lost.
-        self.usable = !head.close && !to_eof && self.rbuf.is_empty();
+        // Leftover bytes mean the server sent more than its framing said (nothing is
+        // pipelined): the stream is lost, and the response cannot be trusted either.
+        if !self.rbuf.is_empty() {
+            return Err(Failure {
+                status: Some(status),
+                ..Failure::new(
+                    ErrorKind::Protocol,
+                    format!("{} bytes after a complete response", self.rbuf.len()),
+                )
+            });
+        }
+        self.usable = !head.close && !to_eof;
         Ok(Response {
             status,
             headers: head.headers,
@@ -123,15 +133,10 @@ impl H1Conn {
         })
     }
 
-    /// True when the peer has closed (or reset) the connection; never waits.
+    /// True when the peer has closed (or reset) the connection; never waits. Unsolicited
+    /// bytes on an idle connection count as closed: it cannot carry a clean exchange.
     fn peer_closed(&mut self) -> bool {
-        let mut probe = [0u8; 1];
-        match self.stream.try_read(&mut probe) {
-            Ok(0) => true,
-            // Unsolicited bytes on an idle connection: it cannot carry a clean exchange.
-            Ok(_) => true,
-            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
-        }
+        self.stream.peer_closed()
     }
 
     /// Reads more bytes into the buffer; end of stream is an error.
@@ -302,26 +307,28 @@ fn parse_head(buf: &[u8], keep_headers: bool) -> Result<Option<(usize, Head)>, F
         }
     };
     let status = resp.code.unwrap_or(0);
-    let mut framing = Framing::ToEof;
+    let protocol = |msg: &str| Failure {
+        status: Some(status),
+        ..Failure::new(ErrorKind::Protocol, msg)
+    };
+    let mut length: Option<u64> = None;
+    let mut codings = Codings::default();
     let mut close = resp.version == Some(0);
     let mut headers = HeaderMap::new();
     for h in resp.headers.iter() {
         let name = h.name.as_bytes();
         if name.eq_ignore_ascii_case(b"content-length") {
-            if !matches!(framing, Framing::Chunked) {
-                let n = std::str::from_utf8(h.value)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u64>().ok())
-                    .ok_or_else(|| Failure {
-                        status: Some(status),
-                        ..Failure::new(ErrorKind::Protocol, "invalid content-length")
-                    })?;
-                framing = Framing::Length(n);
+            // RFC 9112 §6.3: a list of identical values is one value; anything else
+            // (different values, signs, spaces inside, empty) is unrecoverable.
+            for part in h.value.split(|&b| b == b',') {
+                let n = content_length(part).ok_or_else(|| protocol("invalid content-length"))?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(protocol("conflicting content-length values"));
+                }
+                length = Some(n);
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            if has_token(h.value, b"chunked") {
-                framing = Framing::Chunked;
-            }
+            codings.add(h.value);
         } else if name.eq_ignore_ascii_case(b"connection") {
             if has_token(h.value, b"close") {
                 close = true;
@@ -338,6 +345,21 @@ fn parse_head(buf: &[u8], keep_headers: bool) -> Result<Option<(usize, Head)>, F
             headers.append(n, v);
         }
     }
+    let framing = match (codings.seen, length) {
+        (true, Some(_)) => {
+            return Err(protocol(
+                "both content-length and transfer-encoding (request smuggling risk)",
+            ));
+        }
+        (true, None) if codings.chunked == 1 && codings.chunked_last => Framing::Chunked,
+        (true, None) => {
+            return Err(protocol(
+                "transfer-encoding does not end in a single chunked coding",
+            ));
+        }
+        (false, Some(n)) => Framing::Length(n),
+        (false, None) => Framing::ToEof,
+    };
     Ok(Some((
         len,
         Head {
@@ -347,6 +369,42 @@ fn parse_head(buf: &[u8], keep_headers: bool) -> Result<Option<(usize, Head)>, F
             headers,
         },
     )))
+}
+
+/// The transfer codings of a response, over every `transfer-encoding` header.
+#[derive(Default)]
+struct Codings {
+    /// A `transfer-encoding` header was present.
+    seen: bool,
+    /// How many times `chunked` was listed.
+    chunked: u32,
+    /// Whether the last coding listed is `chunked`.
+    chunked_last: bool,
+}
+
+impl Codings {
+    fn add(&mut self, value: &[u8]) {
+        self.seen = true;
+        for t in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+            if t.is_empty() {
+                continue;
+            }
+            let chunked = t.eq_ignore_ascii_case(b"chunked");
+            self.chunked += u32::from(chunked);
+            self.chunked_last = chunked;
+        }
+    }
+}
+
+/// A `content-length` value: ASCII digits only (no sign, no inner space), within `u64`.
+fn content_length(v: &[u8]) -> Option<u64> {
+    let v = v.trim_ascii();
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// Whether a comma-separated header value contains `token` (case-insensitive).
@@ -369,6 +427,12 @@ fn too_large(max: usize) -> Failure {
 
 fn io_failure(e: &std::io::Error, context: &str, status: Option<u16>) -> Failure {
     use std::io::ErrorKind as Io;
+    if let Some(reason) = super::tls::tls_reason(e) {
+        return Failure {
+            status,
+            ..Failure::new(ErrorKind::TlsHandshake, format!("{context}: TLS: {reason}"))
+        };
+    }
     let kind = match e.kind() {
         Io::ConnectionReset | Io::BrokenPipe | Io::ConnectionAborted | Io::UnexpectedEof => {
             ErrorKind::ConnectionReset
@@ -449,8 +513,8 @@ mod tests {
             b"HTTP/1.1 200 OK\r\n\r\nuntil the end",
         ])
         .await;
-        let stream = TcpStream::connect(addr).await.unwrap();
-        let mut c = H1Conn::new(stream);
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut c = H1Conn::new(Stream::Tcp(stream));
         let want = Want {
             head_request: false,
             body: true,
@@ -469,5 +533,207 @@ mod tests {
             !c.is_usable(),
             "a body delimited by close ends the connection"
         );
+    }
+
+    /// A server that writes `reply` to the first request in `pieces` writes (flushed apart),
+    /// then reads until the client closes and reports that on the returned channel.
+    async fn serve_once(
+        reply: Vec<u8>,
+        cuts: Vec<usize>,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Receiver<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (closed_tx, closed) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            sock.set_nodelay(true).unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match sock.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let mut at = 0;
+            for cut in cuts.into_iter().chain([reply.len()]) {
+                let cut = cut.clamp(at, reply.len());
+                if sock.write_all(&reply[at..cut]).await.is_err() {
+                    return;
+                }
+                at = cut;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            // End the stream (a body delimited by close ends here), then wait for the
+            // client to close (bounded: the test's own timeout ends it).
+            let _ = sock.shutdown().await;
+            while matches!(sock.read(&mut chunk).await, Ok(n) if n > 0) {}
+            let _ = closed_tx.send(());
+        });
+        (addr, closed)
+    }
+
+    const WANT: Want = Want {
+        head_request: false,
+        body: true,
+        headers: false,
+        max_body: 1 << 20,
+    };
+
+    /// Sends one request over a fresh connection to a server answering `reply`.
+    async fn exchange(
+        reply: &[u8],
+        cuts: Vec<usize>,
+    ) -> (
+        Result<Response, Failure>,
+        H1Conn,
+        tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let (addr, closed) = serve_once(reply.to_vec(), cuts).await;
+        let mut c = H1Conn::new(Stream::Tcp(
+            tokio::net::TcpStream::connect(addr).await.unwrap(),
+        ));
+        let r = tokio::time::timeout(
+            Duration::from_secs(2),
+            c.send(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", WANT, Instant::now()),
+        )
+        .await
+        .expect("no hang: the client answers within the request timeout");
+        (r, c, closed)
+    }
+
+    #[tokio::test]
+    async fn framing_violations_are_protocol_errors_and_close_the_connection() {
+        let cases: [(&str, &[u8]); 7] = [
+            (
+                "conflicting content-length",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabc",
+            ),
+            (
+                "conflicting content-length",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3, 5\r\n\r\nabc",
+            ),
+            ("invalid content-length", b"HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\nabc"),
+            ("invalid content-length", b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"),
+            (
+                "does not end in a single chunked",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            ),
+            (
+                "both content-length and transfer-encoding",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            ),
+            (
+                "bytes after a complete response",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n",
+            ),
+        ];
+        for (why, reply) in cases {
+            let (r, c, closed) = exchange(reply, vec![]).await;
+            let f = r.err().unwrap_or_else(|| panic!("{why}: accepted"));
+            assert_eq!(f.kind, ErrorKind::Protocol, "{why}: {}", f.message);
+            assert!(f.message.contains(why), "{why}: {}", f.message);
+            assert!(!c.is_usable(), "{why}: the connection is not reused");
+            drop(c);
+            tokio::time::timeout(Duration::from_secs(2), closed)
+                .await
+                .unwrap_or_else(|_| panic!("{why}: the connection was not closed"))
+                .unwrap();
+        }
+        // Identical repeated lengths are one length (RFC 9112 §6.3).
+        let (r, c, _) =
+            exchange(b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok", vec![]).await;
+        assert_eq!(r.unwrap().body.as_deref(), Some(&b"ok"[..]));
+        assert!(c.is_usable());
+    }
+
+    /// Valid responses, each as (bytes, status, body).
+    fn valid_responses() -> Vec<(&'static [u8], u16, &'static [u8])> {
+        vec![
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-a: b\r\n\r\nhello", 200, b"hello"),
+            (
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nt: 1\r\n\r\n",
+                201,
+                b"abcde",
+            ),
+            (b"HTTP/1.1 204 No Content\r\n\r\n", 204, b""),
+            (b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\nuntil the end", 404, b"until the end"),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+        /// Every proper prefix of a valid head is incomplete; the whole parses.
+        #[test]
+        fn any_prefix_of_a_head_is_partial(which in 0usize..4) {
+            let (bytes, status, _) = valid_responses()[which];
+            let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            for cut in 0..end {
+                proptest::prop_assert!(parse_head(&bytes[..cut], true).unwrap().is_none());
+            }
+            let (n, head) = parse_head(bytes, true).unwrap().unwrap();
+            proptest::prop_assert_eq!(n, end);
+            if status != 201 {
+                proptest::prop_assert_eq!(head.status, status);
+            }
+        }
+
+        /// Any split of a valid response across reads parses the same.
+        #[test]
+        fn any_split_across_reads_parses_the_same(
+            which in 0usize..4,
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+        ) {
+            let (bytes, status, body) = valid_responses()[which];
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let r = rt.block_on(async { exchange(bytes, cuts).await.0 });
+            let r = r.map_err(|f| f.message).unwrap();
+            proptest::prop_assert_eq!(r.status, status);
+            proptest::prop_assert_eq!(r.body.as_deref(), Some(body));
+        }
+
+        /// Hostile bytes never panic and never hang: the parser fails or waits for more,
+        /// and over a socket the exchange ends (the server closes after writing).
+        #[test]
+        fn hostile_input_never_panics_nor_hangs(
+            head in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            framed in 0usize..4,
+        ) {
+            let prefix: &[u8] = [
+                &b""[..],
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\n",
+            ][framed];
+            let mut reply = prefix.to_vec();
+            reply.extend_from_slice(&head);
+            reply.extend_from_slice(b"\r\n\r\n");
+            reply.extend_from_slice(&tail);
+            let _ = parse_head(&reply, true);
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let server = tokio::spawn(async move {
+                    let (mut sock, _) = listener.accept().await.unwrap();
+                    let mut chunk = [0u8; 1024];
+                    let _ = sock.read(&mut chunk).await;
+                    let _ = sock.write_all(&reply).await;
+                    // Closing ends any body that runs to the end of the connection.
+                });
+                let mut c = H1Conn::new(Stream::Tcp(tokio::net::TcpStream::connect(addr).await.unwrap()));
+                let r = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    c.send(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", WANT, Instant::now()),
+                )
+                .await;
+                server.abort();
+                assert!(r.is_ok(), "hung on hostile input");
+            });
+        }
     }
 }
