@@ -335,12 +335,29 @@ fn smoke_passes_over_https() {
 
 #[test]
 fn mesh_passes_over_https() {
-    passes_over_https("mesh", &["--duration", "3s", "--set", "load.warmup=1s"]);
+    // Every shipped SLO is judged; the WebSocket message rate is held at half the shipped
+    // 10k/s: both sides are debug builds doing TLS on two shared cores (measured 5.5k-9.3k/s
+    // with a compile beside the run). tests/cli/shipped.rs holds the shipped limit over
+    // plain HTTP.
+    passes_over_https(
+        "mesh",
+        &[
+            "--duration",
+            "3s",
+            "--set",
+            "load.warmup=1s",
+            "--set",
+            "slo.message-ws.throughput=> 5000/s",
+        ],
+    );
 }
 
 #[test]
 fn cache_passes_over_https() {
     // As tests/cli/shipped.rs: the cumulative hit ratio of a short run is judged at 50 %.
+    // The two sub-millisecond p99 limits are judged at 3 ms: TLS in a debug-built client and
+    // target adds up to about a millisecond at p99 on two shared cores (measured: 1.63 ms on
+    // an idle machine, 3,379 gets/s). tests/cli/shipped.rs holds 1 ms over plain HTTP.
     let args = [
         "--duration",
         "3s",
@@ -348,6 +365,10 @@ fn cache_passes_over_https() {
         "load.warmup=1s",
         "--set",
         "slo.probe.hit_ratio=> 50%",
+        "--set",
+        "slo.get.latency.p99=< 3ms",
+        "--set",
+        "slo.session-get.latency.p99=< 3ms",
     ];
     passes_over_https("cache", &args);
 }
