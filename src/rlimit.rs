@@ -136,9 +136,20 @@ pub fn estimate(plan: &Plan, threads: usize) -> Need {
     }
 }
 
-/// Checks `need` against `limit`: `Err` with a message naming the numbers and how to raise
-/// the limit when even the hard limit is too low.
-pub fn preflight(need: &Need, limit: NoFile) -> Result<(), String> {
+/// The plan needs more open files than even the hard limit allows.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct LimitTooLow {
+    /// Descriptors the plan needs (generator and, if launched, target).
+    pub needed: u64,
+    /// The hard limit.
+    pub hard: u64,
+    message: String,
+}
+
+/// Checks `need` against `limit`: `Err` naming the numbers and how to raise the limit when
+/// even the hard limit is too low.
+pub fn preflight(need: &Need, limit: NoFile) -> Result<(), LimitTooLow> {
     let total = need.total();
     if total <= limit.hard {
         return Ok(());
@@ -152,7 +163,7 @@ pub fn preflight(need: &Need, limit: NoFile) -> Result<(), String> {
     } else {
         String::new()
     };
-    Err(format!(
+    let message = format!(
         "this plan needs about {} open files in the generator ({} load connections, {} held streams, {} probes, {} for threads and files){target}, \
          but the hard open-file limit is {} (soft {}); nothing was sent.\n  \
          help: raise the limit to at least {suggest}: `ulimit -n {suggest}` in the shell (raising the hard limit needs root or /etc/security/limits.conf), \
@@ -165,7 +176,12 @@ pub fn preflight(need: &Need, limit: NoFile) -> Result<(), String> {
         need.overhead,
         limit.hard,
         limit.soft,
-    ))
+    );
+    Err(LimitTooLow {
+        needed: total,
+        hard: limit.hard,
+        message,
+    })
 }
 
 #[cfg(test)]
@@ -189,7 +205,7 @@ mod tests {
             hard: 1024,
         };
         assert!(preflight(&need(10, false), limit).is_err());
-        let msg = preflight(&need(10, true), limit).unwrap_err();
+        let msg = preflight(&need(10, true), limit).unwrap_err().to_string();
         assert!(msg.contains("1084 open files"), "{msg}");
         assert!(msg.contains("hard open-file limit is 1024"), "{msg}");
         assert!(msg.contains("ulimit -n 2048"), "{msg}");

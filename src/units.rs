@@ -10,6 +10,9 @@ use std::time::Duration;
 /// `; ` (e.g. `; write e.g. "30s"`) where one helps.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
+    /// A size per time (`1MB/min`) without the `/`.
+    #[error("`{0}` is not a size per time; write e.g. \"1MB/min\"")]
+    NotSizePerTime(String),
     /// Nothing was written where a duration belongs.
     #[error("empty duration; write e.g. \"30s\"")]
     EmptyDuration,

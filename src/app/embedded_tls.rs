@@ -39,7 +39,8 @@ pub fn identity(
     let key = write("key.pem", &key_pem)?;
     let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
         .map_err(|e| format!("reading the generated certificate: {e}"))?;
-    let clients = TlsClients::new(&plan.target.tls, false, std::slice::from_ref(&der))?;
+    let clients = TlsClients::new(&plan.target.tls, false, std::slice::from_ref(&der))
+        .map_err(|e| e.to_string())?;
     crate::fetch::set_tls(clients.http1_config());
     Ok((
         der,

@@ -48,7 +48,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let need = crate::rlimit::estimate(&plan, threads);
     if let Err(msg) = crate::rlimit::nofile()
         .map_err(|e| e.to_string())
-        .and_then(|limit| crate::rlimit::preflight(&need, limit))
+        .and_then(|limit| crate::rlimit::preflight(&need, limit).map_err(|e| e.to_string()))
     {
         eprintln!("error: {msg}");
         return Ok(Outcome::Invalid);

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use crate::plan::LoadModel;
 use crate::recorder::{Clock, Window, WorkerRecorder};
 
-pub use prepare::{ResolvedTarget, Shared};
+pub use prepare::{ResolveError, ResolvedTarget, Shared};
 
 /// How the engine ended.
 #[derive(Debug, Clone, Copy)]

@@ -42,24 +42,30 @@ impl ResolvedTarget {
         base_url: &str,
         plan: &Plan,
         extra_ca: &[CertificateDer<'static>],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ResolveError> {
+        let url = || base_url.to_string();
         let uri: http::Uri = base_url
             .parse()
-            .map_err(|e| format!("`{base_url}` is not a URL: {e}"))?;
+            .map_err(|source| ResolveError::NotUrl { url: url(), source })?;
         let https = match uri.scheme_str() {
             Some("http") => false,
             Some("https") => true,
-            _ => return Err(format!("`{base_url}`: only http:// and https:// targets")),
+            _ => return Err(ResolveError::Scheme { url: url() }),
         };
         let host = uri
             .host()
-            .ok_or_else(|| format!("`{base_url}` has no host"))?;
+            .ok_or_else(|| ResolveError::NoHost { url: url() })?;
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
         let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host_for_lookup, port))
-            .map_err(|e| format!("cannot resolve `{host}`: {e}"))?
+            .map_err(|source| ResolveError::Lookup {
+                host: host.to_string(),
+                source,
+            })?
             .next()
-            .ok_or_else(|| format!("`{host}` resolves to no address"))?;
+            .ok_or_else(|| ResolveError::NoAddress {
+                host: host.to_string(),
+            })?;
         let tls_clients = TlsClients::new(&plan.target.tls, plan.target.http2, extra_ca)?;
         Ok(ResolvedTarget {
             addr,
@@ -81,6 +87,48 @@ impl ResolvedTarget {
             timeout,
         }
     }
+}
+
+/// Why the target's base URL cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// Not a URL at all.
+    #[error("`{url}` is not a URL: {source}")]
+    NotUrl {
+        /// The base URL.
+        url: String,
+        /// Why it does not parse.
+        source: http::uri::InvalidUri,
+    },
+    /// A scheme other than http or https.
+    #[error("`{url}`: only http:// and https:// targets")]
+    Scheme {
+        /// The base URL.
+        url: String,
+    },
+    /// No host in the URL.
+    #[error("`{url}` has no host")]
+    NoHost {
+        /// The base URL.
+        url: String,
+    },
+    /// The host name lookup failed.
+    #[error("cannot resolve `{host}`: {source}")]
+    Lookup {
+        /// The host.
+        host: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// The host name resolved to nothing.
+    #[error("`{host}` resolves to no address")]
+    NoAddress {
+        /// The host.
+        host: String,
+    },
+    /// The TLS client configuration cannot be built.
+    #[error(transparent)]
+    Tls(#[from] super::transport::tls::TlsClientError),
 }
 
 /// A request prepared once per run: everything that does not change per request.

@@ -90,7 +90,7 @@ impl TlsSettings {
     }
 
     /// Builds the client configuration (ALPN left empty: the caller sets it).
-    pub fn client_config(&self, roots: Roots<'_>) -> Result<ClientConfig, String> {
+    pub fn client_config(&self, roots: Roots<'_>) -> Result<ClientConfig, TlsConfigError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let versions: &[&'static rustls::SupportedProtocolVersion] = match self.min_version {
             TlsVersion::V12 => rustls::ALL_VERSIONS,
@@ -98,7 +98,7 @@ impl TlsSettings {
         };
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(versions)
-            .map_err(|e| format!("TLS versions: {e}"))?;
+            .map_err(TlsConfigError::Versions)?;
         let builder = if self.insecure {
             builder
                 .dangerous()
@@ -116,19 +116,20 @@ impl TlsSettings {
             for (cert, file) in self.roots.iter().zip(self.ca_files.iter().cycle()) {
                 store
                     .add(cert.clone())
-                    .map_err(|e| format!("{}: not a usable CA certificate: {e}", file.display()))?;
+                    .map_err(|source| TlsConfigError::Ca {
+                        file: file.clone(),
+                        source,
+                    })?;
             }
             builder.with_root_certificates(store)
         };
         let mut config = match &self.client_auth {
             Some(auth) => builder
                 .with_client_auth_cert(auth.chain.clone(), auth.key.clone_key())
-                .map_err(|e| {
-                    format!(
-                        "{} does not fit {}: {e}",
-                        auth.key_file.display(),
-                        auth.cert_file.display()
-                    )
+                .map_err(|source| TlsConfigError::KeyMismatch {
+                    key: auth.key_file.clone(),
+                    cert: auth.cert_file.clone(),
+                    source,
                 })?,
             None => builder.with_no_client_auth(),
         };
@@ -137,6 +138,32 @@ impl TlsSettings {
         }
         Ok(config)
     }
+}
+
+/// Why the TLS client configuration cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsConfigError {
+    /// rustls refused the protocol versions.
+    #[error("TLS versions: {0}")]
+    Versions(rustls::Error),
+    /// A `ca` certificate cannot be used as a trust anchor.
+    #[error("{}: not a usable CA certificate: {source}", file.display())]
+    Ca {
+        /// The file it came from.
+        file: PathBuf,
+        /// What rustls said.
+        source: rustls::Error,
+    },
+    /// The client key does not belong to the client certificate.
+    #[error("{} does not fit {}: {source}", key.display(), cert.display())]
+    KeyMismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+        /// What rustls said.
+        source: rustls::Error,
+    },
 }
 
 /// `insecure`: accepts any certificate, still checking the handshake's signatures.

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{EncodedHistogram, Summary};
+use super::{EncodedHistogram, HistogramError, Summary};
 use crate::recorder::Phases;
 
 /// The connections a request name opened (warm-up included: most open at the start).
@@ -43,22 +43,21 @@ impl ConnectionStats {
     }
 
     /// Decodes back into phases (for merging).
-    pub fn phases(&self) -> Result<Phases, String> {
+    pub fn phases(&self) -> Result<Phases, HistogramError> {
         Ok(Phases {
-            connect: Some(self.connect_us.decode().map_err(|e| e.to_string())?),
+            connect: Some(self.connect_us.decode()?),
             tls_handshake: self
                 .tls_handshake_us
                 .as_ref()
                 .map(EncodedHistogram::decode)
-                .transpose()
-                .map_err(|e| e.to_string())?,
+                .transpose()?,
             http1_connections: self.http1,
             http2_connections: self.http2,
         })
     }
 
     /// Adds `b` to `a` (either may be absent), losslessly.
-    pub fn merge(a: &Option<Self>, b: &Option<Self>) -> Result<Option<Self>, String> {
+    pub fn merge(a: &Option<Self>, b: &Option<Self>) -> Result<Option<Self>, HistogramError> {
         let mut p = Phases::default();
         for s in [a, b].into_iter().flatten() {
             p.add(&s.phases()?);

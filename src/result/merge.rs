@@ -187,7 +187,7 @@ fn add_endpoint(acc: &mut EndpointStats, e: &EndpointStats) -> Result<(), MergeE
         &e.name,
     )?;
     acc.connections = super::ConnectionStats::merge(&acc.connections, &e.connections)
-        .map_err(|m| MergeError::Histogram(e.name.clone(), m))?;
+        .map_err(|m| MergeError::Histogram(e.name.clone(), m.to_string()))?;
     Ok(())
 }
 

@@ -183,12 +183,12 @@ fn is_probe_name(name: &str) -> bool {
 }
 
 /// `1MB/min`, `64KB/s` → bytes per minute.
-fn parse_bytes_per_min(text: &str) -> Result<f64, String> {
+fn parse_bytes_per_min(text: &str) -> Result<f64, units::UnitError> {
     let (size, per) = text
         .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not a size per time"))?;
-    let bytes = units::parse_bytes(size.trim()).map_err(|e| e.to_string())?;
-    let per_sec = units::parse_rate(&format!("1/{}", per.trim())).map_err(|e| e.to_string())?;
+        .ok_or_else(|| units::UnitError::NotSizePerTime(text.to_string()))?;
+    let bytes = units::parse_bytes(size.trim())?;
+    let per_sec = units::parse_rate(&format!("1/{}", per.trim()))?;
     Ok(bytes as f64 * per_sec * 60.0)
 }
 

@@ -170,7 +170,7 @@ pub(crate) fn tls(ctx: &mut Ctx<'_>, raw: Option<&RawTls>, auto_h2: bool) -> Tls
                 .or(raw.ca.as_ref())
                 .map(Sp::span)
                 .unwrap_or(0..0);
-            ctx.err(span, e, None);
+            ctx.err(span, e.to_string(), None);
         }
     }
     s

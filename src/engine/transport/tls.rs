@@ -31,6 +31,22 @@ impl std::fmt::Debug for TlsClients {
     }
 }
 
+/// Why the run's TLS clients cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsClientError {
+    /// The configuration itself (versions, CA files, client key).
+    #[error(transparent)]
+    Config(#[from] crate::plan::tls::TlsConfigError),
+    /// `server_name` is neither a DNS name nor an IP address.
+    #[error("server_name `{name}`: {source}")]
+    ServerName {
+        /// The configured name.
+        name: String,
+        /// Why it is not a name.
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+}
+
 /// Which client configuration a connection uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Use {
@@ -47,15 +63,18 @@ impl TlsClients {
         settings: &TlsSettings,
         offer_h2: bool,
         extra: &[CertificateDer<'static>],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TlsClientError> {
         let mut http = settings.client_config(Roots::Platform(extra))?;
         let mut ws = http.clone();
         http.alpn_protocols = settings.alpn_for(offer_h2);
         ws.alpn_protocols = vec![b"http/1.1".to_vec()];
         let server_name = match &settings.server_name {
-            Some(n) => Some(
-                ServerName::try_from(n.clone()).map_err(|e| format!("server_name `{n}`: {e}"))?,
-            ),
+            Some(n) => Some(ServerName::try_from(n.clone()).map_err(|source| {
+                TlsClientError::ServerName {
+                    name: n.clone(),
+                    source,
+                }
+            })?),
             None => None,
         };
         let ws = Arc::new(ws);
