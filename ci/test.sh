@@ -47,4 +47,5 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked --all-targets
+# --no-fail-fast: one failing test binary must not hide the others' results.
+cargo test --locked --all-targets --no-fail-fast
