@@ -249,3 +249,26 @@ pub fn load_lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Whether a failed run of a shipped scenario failed only on timing, on a machine its own
+/// result calls busy (other work or a hypervisor's steal, judged by nexus-bench itself):
+/// then the latency and rate limits measured the machine, not the code, and a test that
+/// holds them says so instead of failing. Errors and every non-timing SLO still count.
+pub fn failed_only_on_timing_of_a_busy_machine(result: &serde_json::Value) -> bool {
+    let busy = result["generator"]["machine"]["busy"] == true;
+    let timing = |m: &str| {
+        m.starts_with("latency.")
+            || m.starts_with("service_time.")
+            || m == "throughput"
+            || m.starts_with("probe.")
+    };
+    let failed: Vec<&serde_json::Value> = result["slos"]
+        .as_array()
+        .map(|s| s.iter().filter(|s| s["pass"] == false).collect())
+        .unwrap_or_default();
+    busy && result["totals"]["errors"] == 0
+        && !failed.is_empty()
+        && failed
+            .iter()
+            .all(|s| timing(s["metric"].as_str().unwrap_or("")))
+}
