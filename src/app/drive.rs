@@ -140,15 +140,7 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         _ => None,
     };
     warnings.extend(lag.as_ref().and_then(health::lag_warning));
-    let readings = sampler
-        .finish()
-        .iter()
-        .map(|s| ResourceReading {
-            t_ms: s.t_ms,
-            rss_bytes: s.rss_bytes,
-            cpu_percent: s.cpu_percent,
-        })
-        .collect();
+    let readings = readings_of(&sampler.finish());
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -196,13 +188,17 @@ fn machine_load(
             steal_percent: m.steal_percent,
         })
         .collect();
-    let own: Vec<ResourceReading> = own
+    machine::machine_load(readings, &readings_of(&own))
+}
+
+/// Process samples as the result's resource readings.
+fn readings_of(samples: &[ResourceSample]) -> Vec<ResourceReading> {
+    samples
         .iter()
         .map(|s| ResourceReading {
             t_ms: s.t_ms,
             rss_bytes: s.rss_bytes,
             cpu_percent: s.cpu_percent,
         })
-        .collect();
-    machine::machine_load(readings, &own)
+        .collect()
 }
