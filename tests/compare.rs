@@ -182,6 +182,8 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
         generator: None,
         probes: vec![],
         profiles: vec![],
+        run_id: None,
+        instances: vec![],
     }
 }
 

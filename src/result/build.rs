@@ -153,6 +153,8 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         generator: None,
         probes: Vec::new(),
         profiles: Vec::new(),
+        run_id: None,
+        instances: Vec::new(),
     }
 }
 

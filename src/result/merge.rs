@@ -148,6 +148,8 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         generator: None,
         probes: Vec::new(),
         profiles: Vec::new(),
+        run_id: None,
+        instances: Vec::new(),
         ..first.clone()
     })
 }

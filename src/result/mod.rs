@@ -39,8 +39,10 @@ pub use merge::{MergeError, merge};
 /// `tls_handshake`, `generator_error` and `template_error`, the verdicts `not_gated` and
 /// `unjudgeable`, `generator.generator_errors` and `generator.machine` (machine-wide CPU:
 /// other work, steal), per-second `length_ms`, the verdict `inconclusive` and, on SLOs, `interval` and
-/// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load).
-pub const SCHEMA_VERSION: u32 = 3;
+/// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load);
+/// 4 — adds `run_id` and `instances` (which share of a distributed run this is, or which
+/// instances a merged result holds) (versions 1 to 3 still load).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The warning every output of a run without TLS certificate verification carries.
 pub const INSECURE_WARNING: &str = "TLS certificate verification was OFF (--insecure or target.tls.insecure): the target's identity was not checked";
@@ -96,6 +98,30 @@ pub struct RunResult {
     /// CPU profiles captured (of the target, of the generator), or why they failed.
     #[serde(default)]
     pub profiles: Vec<ProfileInfo>,
+    /// Identifier shared by every instance of one run (`--run-id`, or derived from the
+    /// scenario's hash and the start). Absent in files older than version 4.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// How the load was split: for one instance's result, that instance; for a merged
+    /// result, every instance merged, by instance number. Empty in files older than
+    /// version 4.
+    #[serde(default)]
+    pub instances: Vec<InstanceInfo>,
+}
+
+/// One instance of a run whose load was split across several generators (`run --instance`).
+/// A run on one machine is instance 0 of 1.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceInfo {
+    /// This instance's number, `0 ≤ instance < instances`.
+    pub instance: u32,
+    /// How many instances share the load.
+    pub instances: u32,
+    /// The agreed start (RFC 3339, UTC) when one was given with `--start-at`.
+    pub start_at: Option<String>,
+    /// The host the instance ran on.
+    pub hostname: String,
 }
 
 /// Resource use of a target process tree that nexus-bench launched.

@@ -156,7 +156,10 @@ fn https_over_http1_and_h2_by_alpn_records_handshakes_and_protocols() {
             assert_eq!(slo["pass"], true, "{slo}");
             assert!(slo["observed"].as_f64().is_some_and(|v| v > 0.0), "{slo}");
         }
-        assert_eq!(result["schema_version"], 3);
+        assert_eq!(
+            result["schema_version"],
+            nexus_bench::result::SCHEMA_VERSION
+        );
         let e = endpoint(&result);
         let requests = e["requests"].as_u64().expect("requests");
         assert!(requests > 100, "http2 = {http2}: {requests} requests");

@@ -347,6 +347,8 @@ pub fn build(spec: &Spec) -> RunResult {
         generator: None,
         probes: Vec::new(),
         profiles: Vec::new(),
+        run_id: None,
+        instances: Vec::new(),
     }
 }
 
