@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with a Rust toolchain: installs what the
 # tests need (Chromium for the HTML report test, python3 for process-launch tests, nginx for the
-# HTTPS tests), then runs formatting, lints and every test. This is the command the README
+# HTTPS tests, Slurm and munge for the one-node cluster of the Slurm tests), then runs
+# formatting, lints and every test. This is the command the README
 # names; .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,13 +16,23 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   need+=(nginx)
 fi
+# The Slurm tests start their own munged, slurmctld and slurmd (own config, key, socket and
+# ports in a temporary folder); the system services are never used.
+for daemon in slurmctld slurmd munged; do
+  if ! command -v "$daemon" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$daemon" ]; then
+    need+=(slurmctld slurmd slurm-client munge)
+    break
+  fi
+done
+command -v sbatch >/dev/null 2>&1 || need+=(slurm-client)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "# installing ${need[*]}" >&2
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  # Installing nginx would start the system's nginx service on port 80; policy-rc.d's 101
-  # ("action forbidden") keeps every package's service stopped during this install.
+  # Installing nginx would start the system's nginx service on port 80 (slurmctld, slurmd and
+  # munge theirs); policy-rc.d's 101 ("action forbidden") keeps every package's service stopped
+  # during this install.
   policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     policy=/usr/sbin/policy-rc.d
@@ -30,6 +41,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     trap '$sudo_cmd rm -f "$policy"' EXIT
   fi
   $sudo_cmd apt-get update -q >&2
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   $sudo_cmd apt-get install -y -q --no-install-recommends "${need[@]}" >&2
   if [ -n "$policy" ]; then
     $sudo_cmd rm -f "$policy"
@@ -41,6 +53,12 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || {
   echo "error: nginx is still missing after the install step" >&2
   exit 1
 }
+for daemon in slurmctld slurmd munged; do
+  command -v "$daemon" >/dev/null 2>&1 || [ -x "/usr/sbin/$daemon" ] || {
+    echo "error: $daemon is still missing after the install step" >&2
+    exit 1
+  }
+done
 
 # Tests open many sockets (1,000 WebSocket clients and their server in one process).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -3,10 +3,14 @@
 //! 2 invalid or unreachable, 130 interrupted) is produced by the situation it stands for,
 //! without leaving a child process behind.
 
+#[path = "cli/deploy.rs"]
+mod deploy;
 #[path = "cli/exits.rs"]
 mod exits;
 #[path = "cli/shipped.rs"]
 mod shipped;
+#[path = "cli/slurm.rs"]
+mod slurm;
 #[path = "cli/soak.rs"]
 mod soak;
 #[path = "cli/support.rs"]
