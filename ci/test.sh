@@ -10,7 +10,12 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
+# python3 -m venv needs Debian's python3-venv (ensurepip) besides python3.
+if ! command -v python3 >/dev/null 2>&1; then
+  need+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  need+=(python3-venv)
+fi
 # The tests start their own nginx (own config, port and pid file); the system service is never
 # used, so it need not run. /usr/sbin may be missing from a non-root PATH.
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
@@ -59,6 +64,19 @@ for daemon in slurmctld slurmd munged; do
     exit 1
   }
 done
+
+# The rendered Kubernetes manifests are checked offline against the API schemas with
+# kubernetes-validate (PyPI; its wheel carries the schemas), in a virtualenv under target/ that
+# the deploy tests look for (NEXUS_BENCH_TEST_VENV overrides the place).
+venv=${NEXUS_BENCH_TEST_VENV:-target/ci-venv}
+case $venv in /*) ;; *) venv="$PWD/$venv" ;; esac
+kubernetes_validate=1.37.0
+if ! "$venv/bin/kubernetes-validate" --version 2>/dev/null | grep -qx "$kubernetes_validate"; then
+  echo "# installing kubernetes-validate $kubernetes_validate into $venv" >&2
+  python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$kubernetes_validate" >&2
+fi
+export NEXUS_BENCH_TEST_VENV="$venv"
 
 # Tests open many sockets (1,000 WebSocket clients and their server in one process).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
