@@ -141,7 +141,7 @@ impl Cluster {
                  SelectTypeParameters=CR_Core\nReturnToService=2\n\
                  SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\n\
                  NodeName={NODE} NodeAddr=127.0.0.1 NodeHostname={host} CPUs={cpus} State=UNKNOWN\n\
-                 PartitionName=test Nodes={NODE} Default=YES MaxTime=10 State=UP\n",
+                 PartitionName=test Nodes={NODE} Default=YES MaxTime=INFINITE State=UP\n",
                 ctld = free_port(),
                 slurmd = free_port(),
                 socket = socket.display(),
