@@ -479,3 +479,147 @@ fn slurm_runs_three_instances_and_the_gate_merges_them_exactly() {
         );
     }
 }
+
+/// The rendered Job's command works as rendered, without a cluster: the ConfigMap's items are
+/// laid out in a folder as the volume would be, each of the three pods' command runs with the
+/// `JOB_COMPLETION_INDEX` Kubernetes gives it (the mount paths pointed at that folder and a
+/// scratch folder), against `nexus-bench serve`; their logs, prefixed and interleaved line by
+/// line as `kubectl logs --prefix` shows them, go to `merge --from-logs -`, which passes with
+/// instances 0-2 of the rendered run id and exactly the schedule's requests. The scenario's
+/// data file lies in a folder beside the scenario's (`../data/ids.csv`).
+#[test]
+fn k8s_rendered_pods_run_and_their_logs_merge() {
+    const RATE: u64 = 200;
+    const SECS: u64 = 2;
+    let venv = venv();
+    let served = Served::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("scenarios")).expect("folders");
+    std::fs::create_dir_all(src.join("data")).expect("folders");
+    std::fs::write(src.join("data/ids.csv"), "id\na\nb\nc\n").expect("csv");
+    let scenario = src.join("scenarios/k8s.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"k8s-split\"\n[target]\nbase_url = \"embedded:cache\"\n\
+             [load]\nmodel = \"open\"\nrate = \"{RATE}/s\"\nduration = \"{SECS}s\"\n\
+             [[data]]\nname = \"ids\"\nfile = \"../data/ids.csv\"\n\
+             [[requests]]\nname = \"get\"\nweight = 3\npath = \"/api/v1/cache/get/{{{{ ids.id }}}}\"\n\
+             expect = {{ status = [200, 404] }}\n\
+             [[requests]]\nname = \"services\"\npath = \"/api/services\"\n\
+             [slo]\n\"error_rate\" = \"< 1%\"\n"
+        ),
+    )
+    .expect("scenario written");
+    let rendered = render(&[
+        "k8s",
+        "render",
+        &scenario.display().to_string(),
+        "--instances",
+        "3",
+        "--image",
+        "nexus-bench",
+        "--start-in",
+        "4s",
+        "--cpu",
+        "1",
+        "--target",
+        &served.url,
+    ]);
+    assert_eq!(rendered.code(), 0, "{}", rendered.stderr);
+    let manifest = dir.path().join("run.yaml");
+    std::fs::write(&manifest, &rendered.stdout).expect("manifest");
+    let docs = parse_yaml(&venv, &manifest);
+    let (cm, job) = (&docs[0], &docs[1]);
+    let pod = &job["spec"]["template"]["spec"];
+
+    // The ConfigMap volume, as the kubelet lays it out.
+    let mount = dir.path().join("mount");
+    for item in pod["volumes"][0]["configMap"]["items"]
+        .as_array()
+        .expect("items")
+    {
+        let path = mount.join(item["path"].as_str().expect("path"));
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("folders");
+        let text = cm["data"][item["key"].as_str().expect("key")]
+            .as_str()
+            .expect("text data");
+        std::fs::write(path, text).expect("file laid out");
+    }
+    let container = &pod["containers"][0];
+    let mounts = container["volumeMounts"].as_array().expect("mounts");
+    let scratch = dir.path().join("scratch");
+    let local = |arg: &str| {
+        let arg = arg.replace(
+            mounts[0]["mountPath"].as_str().unwrap(),
+            &mount.display().to_string(),
+        );
+        arg.replace(
+            mounts[1]["mountPath"].as_str().unwrap(),
+            &scratch.display().to_string(),
+        )
+    };
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| local(a.as_str().expect("string arg")))
+        .collect();
+    let job_name = job["metadata"]["name"].as_str().expect("job name");
+    let pods: Vec<_> = (0..3)
+        .map(|i| {
+            let mut cmd = Command::new(support::BIN);
+            cmd.args(&args).env("JOB_COMPLETION_INDEX", i.to_string());
+            support::spawn_command(cmd)
+        })
+        .collect();
+    let logs: Vec<Vec<String>> = pods
+        .into_iter()
+        .enumerate()
+        .map(|(i, pod)| {
+            let out = pod.finish(Duration::from_secs(60));
+            assert_eq!(out.code(), 0, "pod {i}: {}", out.stderr);
+            let prefix = format!("[pod/{job_name}-{i}-x7k2p/nexus-bench] ");
+            out.stdout.lines().map(|l| format!("{prefix}{l}")).collect()
+        })
+        .collect();
+    // Interleaved line by line, as logs of several pods arrive.
+    let longest = logs.iter().map(Vec::len).max().unwrap_or(0);
+    let mut stream = String::new();
+    for n in 0..longest {
+        for pod in &logs {
+            if let Some(line) = pod.get(n) {
+                stream.push_str(line);
+                stream.push('\n');
+            }
+        }
+    }
+    let log_file = dir.path().join("kubectl-logs.txt");
+    std::fs::write(&log_file, &stream).expect("log written");
+    let merged_dir = dir.path().join("merged");
+    let mut merge = Command::new(support::BIN);
+    merge
+        .args(["merge", "--from-logs"])
+        .arg(&log_file)
+        .arg("--out")
+        .arg(&merged_dir);
+    let merged_run = support::spawn_command(merge).finish(Duration::from_secs(60));
+    assert_eq!(merged_run.code(), 0, "{}", merged_run.stderr);
+
+    let merged = support::result_json(&merged_dir);
+    let instances: Vec<u64> = merged["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .map(|i| i["instance"].as_u64().unwrap())
+        .collect();
+    assert_eq!(instances, [0, 1, 2]);
+    assert_eq!(
+        merged["run_id"],
+        job["metadata"]["annotations"]["nexus-bench/run-id"]
+    );
+    assert_eq!(merged["totals"]["requests"].as_u64(), Some(RATE * SECS));
+    assert_eq!(merged["totals"]["dropped"].as_u64(), Some(0));
+    assert_eq!(merged["verdict"], "pass");
+}
