@@ -5,6 +5,8 @@
 
 #[path = "cli/deploy.rs"]
 mod deploy;
+#[path = "cli/deploy_slurm.rs"]
+mod deploy_slurm;
 #[path = "cli/exits.rs"]
 mod exits;
 #[path = "cli/shipped.rs"]
