@@ -66,6 +66,8 @@ fn slurm_cluster_runs_a_three_task_job_and_a_dependent_job() {
 fn slurm_runs_three_instances_and_the_gate_merges_them_exactly() {
     const RATE: u64 = 300;
     const SECS: u64 = 3;
+    // Three generators at once: no other load test may run beside them.
+    let _load = support::load_lock();
     let cluster = Cluster::start();
     let served = Served::start();
     let scenario = cluster.dir().join("split.toml");
