@@ -51,12 +51,18 @@ echo "submit: gate job $gate (after $run succeeds); merged run folder: $dir/merg
 [[ ${#wait_flag[@]} -eq 0 ]] && exit "$code"
 
 [[ -f $dir/merge-$gate.log ]] && cat "$dir/merge-$gate.log"
-if [[ $code -ne 0 ]]; then
-    state=$(scontrol show job "$run" -o 2>/dev/null | grep -o 'JobState=[A-Z_]*' || true)
-    if [[ $state != JobState=COMPLETED ]]; then
-        echo "submit: the instances' job $run ended ${state#JobState=}: the run was not judged" >&2
-        [[ -f $dir/run-$run.log ]] && tail -n 20 "$dir/run-$run.log" >&2
-        exit 2
-    fi
-fi
-exit "$code"
+
+# `sbatch --wait` also returns 0 for a gate that never ran (cancelled because the instances'
+# job failed), so the verdict comes from the jobs' recorded states.
+field() { scontrol show job "$1" -o 2>/dev/null | grep -o "$2=[^ ]*" | cut -d= -f2; }
+gate_state=$(field "$gate" JobState)
+gate_exit=$(field "$gate" ExitCode)
+case $gate_state in
+    COMPLETED) exit 0 ;;
+    FAILED) exit "${gate_exit%%:*}" ;;
+    "") exit "$code" ;; # no longer known to the controller: trust sbatch
+esac
+run_state=$(field "$run" JobState)
+echo "submit: the gate job $gate ended ${gate_state} (the instances' job $run ended ${run_state:-?}): the run was not judged" >&2
+[[ -f $dir/run-$run.log ]] && tail -n 20 "$dir/run-$run.log" >&2
+exit 2

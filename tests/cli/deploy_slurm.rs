@@ -151,3 +151,75 @@ fn slurm_runs_three_instances_and_the_gate_merges_them_exactly() {
         );
     }
 }
+
+/// The failure path of the shipped scripts: instances that start after the shared start (here
+/// set 10 s in the past) exit 3 without sending load, the instances' job fails, the `afterok`
+/// gate never runs (cancelled: its dependency can never be satisfied), and `submit.sh --wait`
+/// exits 2 ("not judged"), not 0 or 1.
+#[test]
+fn slurm_instances_too_late_fail_the_job_and_the_gate_does_not_judge() {
+    let cluster = Cluster::start();
+    // A target that answers, so the instances get as far as the start.
+    let served = Served::start();
+    let scenario = cluster.dir().join("late.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"slurm-late\"\n[target]\nbase_url = \"http://127.0.0.1:9\"\n\
+         [load]\nmodel = \"open\"\nrate = \"10/s\"\nduration = \"1s\"\n\
+         [[requests]]\nname = \"get\"\npath = \"/\"\n",
+    )
+    .expect("scenario written");
+    let shared = cluster.dir().join("runs");
+    let mut submit = cluster.command("bash");
+    submit
+        .arg(repo("deploy/slurm/submit.sh"))
+        .arg("--wait")
+        .arg(&scenario)
+        .args(["--target", &served.url])
+        .env("NEXUS_BENCH", support::BIN)
+        .env("NEXUS_BENCH_TASKS", "3")
+        .env("NEXUS_BENCH_SHARED", &shared)
+        .env("NEXUS_BENCH_START_IN", "-10")
+        .env("NEXUS_BENCH_SBATCH", "--overcommit");
+    let out = support::spawn_command(submit).finish(Duration::from_secs(120));
+    let logs = format!(
+        "stdout:\n{}\nstderr:\n{}\n{}",
+        out.stdout,
+        out.stderr,
+        cluster.logs()
+    );
+    assert_eq!(out.code(), 2, "not judged\n{logs}");
+    assert!(out.stderr.contains("the run was not judged"), "{logs}");
+    let job_id = |word: &str| -> u64 {
+        out.stdout
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("submit: {word} job "))?
+                    .split(' ')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no {word} job id\n{logs}"))
+    };
+    assert_eq!(cluster.job_state(job_id("instances")).0, "FAILED", "{logs}");
+    assert_eq!(cluster.job_state(job_id("gate")).0, "CANCELLED", "{logs}");
+    // The instances said why, and no run folder was written.
+    let run = std::fs::read_dir(&shared)
+        .expect("the shared folder")
+        .next()
+        .expect("one run folder")
+        .expect("entry")
+        .path();
+    let log = std::fs::read_dir(&run)
+        .expect("run folder")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("run-"))
+        })
+        .expect("the instances' job log");
+    let text = std::fs::read_to_string(log).expect("log");
+    assert!(text.contains("too late to start"), "{text}");
+    assert!(!run.join("merged").exists(), "no gate ran");
+}
