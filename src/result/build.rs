@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::merge::{per_sec, ratio};
 use super::{
-    EncodedHistogram, EndpointStats, ErrorSample, Histograms, HostInfo, LoadInfo, RunResult,
-    RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint, StageInfo, Summary, Tool,
-    Totals, Verdict, WindowSummary,
+    EncodedHistogram, EndpointStats, ErrorSample, Histograms, HostInfo, InstanceInfo, LoadInfo,
+    RunResult, RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint, StageInfo, Summary,
+    Tool, Totals, Verdict, WindowSummary,
 };
 use crate::plan::{LoadModel, Plan, TargetBase};
 use crate::recorder::{Aggregate, Clock, EndpointAgg, ErrorKind, Hist};
@@ -120,6 +120,19 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
             count: *count,
         })
         .collect();
+    let host = host_info(meta.threads);
+    // Which share of the run this is: a run on one machine is instance 0 of 1.
+    let run_id = plan
+        .identity
+        .run_id
+        .clone()
+        .unwrap_or_else(|| derived_run_id(&plan.source.sha256, meta.clock.start_unix_ms()));
+    let instance = InstanceInfo {
+        instance: plan.split.instance(),
+        instances: plan.split.instances(),
+        start_at: plan.identity.start_at_unix_ms.map(rfc3339_ms),
+        hostname: host.hostname.clone(),
+    };
     RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -133,10 +146,8 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
             sha256: plan.source.sha256.clone(),
             target: target_label(&plan.target.base),
         },
-        hosts: vec![host_info(meta.threads)],
-        started_at: chrono::DateTime::from_timestamp_millis(meta.clock.start_unix_ms())
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .unwrap_or_default(),
+        hosts: vec![host],
+        started_at: rfc3339_ms(meta.clock.start_unix_ms()),
         start_unix_ms: meta.clock.start_unix_ms(),
         load: load_info(plan),
         status: meta.status,
@@ -153,9 +164,24 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         generator: None,
         probes: Vec::new(),
         profiles: Vec::new(),
-        run_id: None,
-        instances: Vec::new(),
+        run_id: Some(run_id),
+        instances: vec![instance],
     }
+}
+
+/// The run id of a run without `--run-id`: the scenario's hash (12 hex digits) and the
+/// start in Unix milliseconds. Instances given one `--start-at` start their clocks at that
+/// very millisecond, so they derive the same id.
+pub fn derived_run_id(scenario_sha256: &str, start_unix_ms: i64) -> String {
+    let hash: String = scenario_sha256.chars().take(12).collect();
+    format!("{hash}-{start_unix_ms}")
+}
+
+/// Unix milliseconds as RFC 3339 in UTC, to the millisecond (empty if out of range).
+pub fn rfc3339_ms(unix_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(unix_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 /// The target as shown in results: the URL, or `embedded:<api>` (never a secret: base URLs
