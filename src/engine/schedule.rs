@@ -60,7 +60,7 @@ pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc
                     continue;
                 }
                 let key = user::iteration_key(u, user.iteration);
-                let item = user::pick(&ctx.shared.plan, total_weight, key);
+                let item = user::pick(&ctx.shared.plan.mix, total_weight, key);
                 active.set(active.get() + 1);
                 user.iterate(&ctx, item, None).await;
                 active.set(active.get() - 1);
@@ -117,7 +117,7 @@ pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<u
             users_made += 1;
             User::new(split.stripe(local), &w.ctx.shared)
         });
-        let item = user::pick(&w.ctx.shared.plan, total_weight, user::arrival_key(n));
+        let item = user::pick(&w.ctx.shared.plan.mix, total_weight, user::arrival_key(n));
         let (ctx, active2, idle2) = (w.ctx.clone(), active.clone(), idle.clone());
         active.set(active.get() + 1);
         tokio::task::spawn_local(async move {

@@ -20,7 +20,7 @@ use super::check;
 use super::prepare::{Shared, join_path};
 use super::transport::{Conn, Failure, Opened, Response, ws};
 use crate::plan::template::RenderCtx;
-use crate::plan::{Action, MixRun, Plan, Template};
+use crate::plan::{Action, MixItem, MixRun, Template};
 use crate::recorder::{ErrorKind, Sample, WorkerRecorder};
 
 /// First and longest wait after a generator-side failure.
@@ -245,16 +245,16 @@ const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 /// The mix item for work number `key` ([`arrival_key`], [`iteration_key`]): a pure function
 /// of the key, so the request mix does not depend on how many instances or threads share
 /// the load. No allocation, no shared state.
-pub fn pick(plan: &Plan, total_weight: u32, key: u64) -> usize {
+pub fn pick(mix: &[MixItem], total_weight: u32, key: u64) -> usize {
     let point = (u128::from(key.wrapping_mul(GOLDEN)) * u128::from(total_weight)) >> 64;
     let mut x = point as u32;
-    for (i, item) in plan.mix.iter().enumerate() {
+    for (i, item) in mix.iter().enumerate() {
         if x < item.weight {
             return i;
         }
         x -= item.weight;
     }
-    plan.mix.len() - 1
+    mix.len() - 1
 }
 
 /// Open model: the mix key of global arrival `n`. Every instance draws arrival `n`'s item
