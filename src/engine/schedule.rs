@@ -126,5 +126,8 @@ pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<u
             idle2.borrow_mut().push(user);
         });
     }
+    // The schedule lasts to the end of the profile even after this worker's last arrival:
+    // an instance with a thin share (or none) measures the same period as the others.
+    w.sleep_until(w.end).await;
     active
 }
