@@ -88,10 +88,12 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
                 errors: s.errors(),
                 dropped: s.dropped,
                 in_flight_max: s.in_flight_max,
-                load_level: plan
-                    .load
-                    .profile
-                    .level_at(offset.min(plan.load.profile.duration())),
+                load_level: share_of_level(
+                    plan,
+                    plan.load
+                        .profile
+                        .level_at(offset.min(plan.load.profile.duration())),
+                ),
                 latency_ms: WindowSummary::of(&s.latency()),
                 endpoints: s
                     .endpoints
@@ -184,6 +186,20 @@ pub fn rfc3339_ms(unix_ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// This instance's part of the global load level (all of it on one machine), so that the
+/// levels of a split run's instances add up to the scenario's when merged: its users
+/// (`u mod N`) in the closed model, `1/N` of the rate in the open model.
+fn share_of_level(plan: &Plan, level: f64) -> f64 {
+    let split = plan.split;
+    if !split.is_split() {
+        return level;
+    }
+    match plan.load.model {
+        LoadModel::Closed { .. } => split.share(level.round().max(0.0) as u64) as f64,
+        LoadModel::Open { .. } => level / f64::from(split.instances()),
+    }
+}
+
 /// The target as shown in results: the URL, or `embedded:<api>` (never a secret: base URLs
 /// are not templates).
 pub fn target_label(base: &TargetBase) -> String {
@@ -271,5 +287,68 @@ fn host_info(threads: usize) -> HostInfo {
             .map(|n| n.get())
             .unwrap_or(1),
         threads,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{RunIdentity, Split};
+
+    fn result_of(plan: &Plan, clock: Clock) -> RunResult {
+        let meta = RunMeta {
+            clock,
+            measured: Duration::from_secs(1),
+            status: RunStatus::Completed,
+            threads: 1,
+            cancelled: 0,
+            warnings: Vec::new(),
+            ended: None,
+        };
+        build(plan, &Aggregate::new(plan.requests.len()), &meta)
+    }
+
+    #[test]
+    fn a_result_says_which_share_of_which_run_it_is() {
+        let path = std::path::Path::new("scenarios/bench.toml");
+        let mut plan = crate::scenario::load(path, &Default::default()).expect("valid");
+        let clock = Clock::start(Duration::ZERO);
+        let r = result_of(&plan, clock);
+        let sha = &plan.source.sha256;
+        assert_eq!(
+            r.run_id.as_deref(),
+            Some(format!("{}-{}", &sha[..12], clock.start_unix_ms()).as_str())
+        );
+        assert_eq!(r.instances.len(), 1);
+        let one = &r.instances[0];
+        assert_eq!((one.instance, one.instances), (0, 1));
+        assert_eq!(one.start_at, None);
+        assert_eq!(one.hostname, r.hosts[0].hostname);
+
+        plan.split = Split::new(2, 3).expect("valid");
+        plan.identity = RunIdentity {
+            run_id: Some("job-7".into()),
+            start_at_unix_ms: Some(1_764_504_000_000),
+        };
+        let r = result_of(&plan, clock);
+        assert_eq!(r.run_id.as_deref(), Some("job-7"));
+        let one = &r.instances[0];
+        assert_eq!((one.instance, one.instances), (2, 3));
+        assert_eq!(one.start_at.as_deref(), Some("2025-11-30T12:00:00.000Z"));
+    }
+
+    #[test]
+    fn instance_levels_add_up_to_the_scenario_level() {
+        let path = std::path::Path::new("scenarios/bench.toml");
+        let mut plan = crate::scenario::load(path, &Default::default()).expect("valid");
+        let whole: f64 = share_of_level(&plan, 5.0);
+        assert_eq!(whole, 5.0);
+        let parts: Vec<f64> = (0..3)
+            .map(|i| {
+                plan.split = Split::new(i, 3).expect("valid");
+                share_of_level(&plan, 5.0)
+            })
+            .collect();
+        assert_eq!(parts, [2.0, 2.0, 1.0]);
     }
 }
