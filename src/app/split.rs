@@ -148,6 +148,9 @@ pub(super) fn clock(plan: &Plan) -> Clock {
     let offset_ms = start_ms as f64 - now_unix_ms();
     let offset = Duration::from_secs_f64(offset_ms.abs() / 1000.0);
     let epoch = if offset_ms >= 0.0 {
+        // Still before the start (the wall clock and the monotonic one may disagree by a
+        // little after the wait): nothing may run before its epoch.
+        std::thread::sleep(offset);
         now + offset
     } else {
         now.checked_sub(offset).unwrap_or(now)
@@ -249,6 +252,29 @@ mod tests {
         assert_eq!(
             wait_for_start(now + 60_000, Duration::from_secs(1), || true),
             Err(NotStarted::Interrupted)
+        );
+    }
+
+    #[test]
+    fn the_clock_starts_at_the_agreed_instant() {
+        let path = std::path::Path::new("scenarios/bench.toml");
+        let mut plan = crate::scenario::load(path, &Default::default()).expect("valid");
+        let start = now_unix_ms() as i64 - 300;
+        plan.identity.start_at_unix_ms = Some(start);
+        let past = clock(&plan);
+        assert_eq!(past.start_unix_ms(), start);
+        let since = past.epoch.elapsed();
+        assert!(
+            (Duration::from_millis(295)..Duration::from_secs(5)).contains(&since),
+            "{since:?}"
+        );
+        let start = now_unix_ms() as i64 + 100;
+        plan.identity.start_at_unix_ms = Some(start);
+        let soon = clock(&plan);
+        assert_eq!(soon.start_unix_ms(), start);
+        assert!(
+            Instant::now() >= soon.epoch,
+            "returns at or after its epoch"
         );
     }
 }
