@@ -101,7 +101,7 @@ pub(super) fn shares(plan: &Plan, instances: u32) -> String {
                 let peak = s.share(profile.max_users());
                 let _ = writeln!(
                     out,
-                    "  instance {}: {}; at most {peak} users{}",
+                    "  instance {}: {}; peak {peak}{}",
                     s.instance(),
                     parts.join(", "),
                     if peak == 0 {
@@ -126,4 +126,62 @@ pub(super) fn shares(plan: &Plan, instances: u32) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(load: &str) -> Plan {
+        let text = format!(
+            "name = \"s\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[load]\n{load}\n\
+             [[requests]]\nname = \"r\"\npath = \"/\"\n\
+             [[streams]]\nname = \"feed\"\nws = \"/ws\"\nconnections = 4\n"
+        );
+        scenario::load_str(
+            &text,
+            std::path::Path::new("s.toml"),
+            &Overrides::default(),
+            &|_| None,
+        )
+        .expect("valid")
+    }
+
+    #[test]
+    fn open_shares_per_stage() {
+        // 1 s at 100/s, then 1 s from 100/s to 300/s: 100 + 200 arrivals.
+        let p = plan(
+            "model = \"open\"\nstart = \"100/s\"\nstages = [{ duration = \"1s\", target = \"100/s\" }, { duration = \"1s\", target = \"300/s\" }]",
+        );
+        let text = shares(&p, 3);
+        assert!(text.contains("300 arrivals in all"), "{text}");
+        assert!(
+            text.contains("instance 0: 100 arrivals (stage 1: 34, stage 2: 66)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("instance 2: 100 arrivals (stage 1: 33, stage 2: 67)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("stream `feed`: 2 / 1 / 1 connections"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn closed_shares_at_each_stage() {
+        let p = plan(
+            "model = \"closed\"\nstages = [{ duration = \"1s\", target = 5 }, { duration = \"1s\", target = 1 }]",
+        );
+        let text = shares(&p, 3);
+        assert!(
+            text.contains("instance 0: start: 0, stage 1 (1s): 2, stage 2 (1s): 1; peak 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("instance 2: start: 0, stage 1 (1s): 1, stage 2 (1s): 0; peak 1"),
+            "{text}"
+        );
+    }
 }
