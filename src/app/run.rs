@@ -11,13 +11,12 @@ use anyhow::Context;
 use super::Outcome;
 use super::drive::{Drive, TARGET_EXITED, drive};
 use super::observe::Observers;
-use super::split::{self, NotStarted};
+use super::split::{self, NotStarted, instance_label, rfc3339};
 use super::target::RunTarget;
 use crate::analysis::{compare, slo};
 use crate::cli::RunArgs;
 use crate::engine::ResolvedTarget;
 use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section, comparison};
-use crate::plan::{RunIdentity, Split};
 use crate::result::{self, RunResult, RunStatus, Verdict};
 use crate::scenario::{self, Overrides};
 
@@ -28,7 +27,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         target: args.target.clone(),
         duration: args.duration.clone(),
     };
-    let Some((split, identity, tolerance)) = distribution(&args) else {
+    let Some((split, identity, tolerance)) = split::distribution(&args) else {
         return Ok(Outcome::Invalid);
     };
     let plan = match scenario::load(&args.scenario, &overrides) {
@@ -245,73 +244,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             Outcome::Pass
         },
     )
-}
-
-/// The split (`--instance`, `--instances`), the run's identity (`--run-id`, `--start-at`)
-/// and the start tolerance, checked; `None` after printing why they cannot be used.
-fn distribution(args: &RunArgs) -> Option<(Split, RunIdentity, Duration)> {
-    let checked = || -> Result<_, String> {
-        let split = split::resolve(args.instance.as_deref(), args.instances, |k| {
-            std::env::var(k).ok()
-        })?;
-        let start_at_unix_ms = args
-            .start_at
-            .as_deref()
-            .map(split::parse_start_at)
-            .transpose()?;
-        let tolerance = crate::units::parse_duration(&args.start_tolerance)
-            .map_err(|e| format!("`--start-tolerance {}`: {e}", args.start_tolerance))?;
-        if split.is_split() && (args.baseline.is_some() || args.save_baseline.is_some()) {
-            return Err(
-                "`--baseline` and `--save-baseline` judge a whole run: with `--instances` > 1, give them to `nexus-bench merge`".into(),
-            );
-        }
-        if let Some(id) = &args.run_id {
-            if id.is_empty() || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(format!(
-                    "`--run-id {id:?}`: use a non-empty id without spaces"
-                ));
-            }
-        }
-        Ok((
-            split,
-            RunIdentity {
-                run_id: args.run_id.clone(),
-                start_at_unix_ms,
-            },
-            tolerance,
-        ))
-    };
-    match checked() {
-        Ok((split, identity, tolerance)) => {
-            if split.is_split() && identity.run_id.is_none() && identity.start_at_unix_ms.is_none()
-            {
-                eprintln!(
-                    "warning: {}without `--start-at` the instances start unaligned, and without it or `--run-id` each derives its own run id, which `nexus-bench merge` will not join",
-                    instance_label(split)
-                );
-            }
-            Some((split, identity, tolerance))
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            None
-        }
-    }
-}
-
-/// `instance I of N: ` for a split run, nothing otherwise.
-fn instance_label(split: Split) -> String {
-    if split.is_split() {
-        format!("instance {} of {}: ", split.instance(), split.instances())
-    } else {
-        String::new()
-    }
-}
-
-/// Unix milliseconds as RFC 3339 (UTC).
-fn rfc3339(unix_ms: i64) -> String {
-    crate::result::rfc3339_ms(unix_ms)
 }
 
 /// The baseline comparison as a report section (HTML, Markdown, one JUnit case per metric).

@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::plan::{Plan, Split};
+use crate::cli::RunArgs;
+use crate::plan::{Plan, RunIdentity, Split};
 use crate::recorder::Clock;
 
 /// Kubernetes Indexed Job: the pod's completion index.
@@ -160,6 +161,73 @@ pub(super) fn clock(plan: &Plan) -> Clock {
         epoch_unix_ns: i128::from(start_ms) * 1_000_000,
         warmup_end: epoch + plan.load.warmup,
     }
+}
+
+/// The split (`--instance`, `--instances`), the run's identity (`--run-id`, `--start-at`)
+/// and the start tolerance, checked; `None` after printing why they cannot be used.
+pub(super) fn distribution(args: &RunArgs) -> Option<(Split, RunIdentity, Duration)> {
+    let checked = || -> Result<_, String> {
+        let split = resolve(args.instance.as_deref(), args.instances, |k| {
+            std::env::var(k).ok()
+        })?;
+        let start_at_unix_ms = args.start_at.as_deref().map(parse_start_at).transpose()?;
+        let tolerance = crate::units::parse_duration(&args.start_tolerance)
+            .map_err(|e| format!("`--start-tolerance {}`: {e}", args.start_tolerance))?;
+        if split.is_split() && (args.baseline.is_some() || args.save_baseline.is_some()) {
+            return Err(
+                "`--baseline` and `--save-baseline` judge a whole run: with `--instances` > 1, give them to `nexus-bench merge`".into(),
+            );
+        }
+        if let Some(id) = &args.run_id {
+            if id.is_empty() || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(format!(
+                    "`--run-id {id:?}`: use a non-empty id without spaces"
+                ));
+            }
+        }
+        Ok((
+            split,
+            RunIdentity {
+                run_id: args.run_id.clone(),
+                start_at_unix_ms,
+            },
+            tolerance,
+        ))
+    };
+    match checked() {
+        Ok((split, identity, tolerance)) => {
+            if split.is_split() && identity.start_at_unix_ms.is_none() {
+                eprintln!(
+                    "warning: {}without `--start-at` the instances' schedules are not aligned{}",
+                    instance_label(split),
+                    if identity.run_id.is_none() {
+                        ", and without it or `--run-id` each derives its own run id, which `nexus-bench merge` will not join"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Some((split, identity, tolerance))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
+/// `instance I of N: ` for a split run, nothing otherwise.
+pub(super) fn instance_label(split: Split) -> String {
+    if split.is_split() {
+        format!("instance {} of {}: ", split.instance(), split.instances())
+    } else {
+        String::new()
+    }
+}
+
+/// Unix milliseconds as RFC 3339 (UTC).
+pub(super) fn rfc3339(unix_ms: i64) -> String {
+    crate::result::rfc3339_ms(unix_ms)
 }
 
 #[cfg(test)]
