@@ -14,19 +14,31 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Exit codes, shown under `--help`.
-pub const EXIT_CODES: &str = "Exit codes:\n  0    every SLO held (and no baseline regression); an instance of a split run (`--instances` > 1): it ran\n  1    a gate failed: an SLO, or a baseline regression (never for an instance of a split run: its gate is `nexus-bench merge`)\n  2    the run could not be judged: invalid scenario or arguments, target unreachable, internal error\n  3    too late to start: `--start-at` had passed by more than `--start-tolerance`; no load was sent\n  130  interrupted (results measured so far are saved)";
+/// The exit code table, as a literal for `concat!`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:\n  0    every SLO held, no baseline regression (an instance of a split run: it ran)\n  1    a gate failed: an SLO or a baseline regression (never an instance: `merge` gates)\n  2    the run could not be judged: invalid scenario or arguments, target unreachable, internal\n       error\n  3    too late to start: past `--start-at` by more than `--start-tolerance`; no load sent\n  130  interrupted (results measured so far are saved)"
+    };
+}
+
+/// Exit codes, shown under `--help` (and `run --help`).
+pub const EXIT_CODES: &str = exit_codes!();
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario and check its SLOs.
     #[command(
-        after_help = "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet"
+        after_help = concat!(
+            "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet\n  nexus-bench run scenario.toml --instance auto --instances 3 --start-at 2026-11-30T12:00:00Z\n\n",
+            exit_codes!()
+        )
     )]
     Run(RunArgs),
     /// Parse and check scenario files without sending traffic; print the resolved plans.
-    #[command(after_help = "Examples:\n  nexus-bench validate scenarios/*.toml")]
+    #[command(
+        after_help = "Examples:\n  nexus-bench validate scenarios/*.toml\n  nexus-bench validate scenario.toml --instances 3"
+    )]
     Validate(ValidateArgs),
     /// Serve the reference supervisor, mesh and cache APIs.
     #[command(
