@@ -155,6 +155,7 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         profiles: Vec::new(),
         run_id: None,
         instances: Vec::new(),
+        merge: None,
     }
 }
 

@@ -1,0 +1,86 @@
+//! Judging a merged result beyond its SLOs: a merge that lacks instances (or holds one that
+//! did not complete) judged less load than was asked for, and a merge holding an instance
+//! whose generator was saturated measured that generator. Pure: reads the result's
+//! [`MergeInfo`](crate::result::MergeInfo), returns reasons and the verdict.
+
+use crate::result::{RunResult, RunStatus, Verdict};
+
+/// What the merge itself says about the merged run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MergeProblems {
+    /// Reasons the gate fails whatever the SLOs say (instances missing or incomplete).
+    pub failing: Vec<String>,
+    /// Reasons the run cannot be judged (an instance's generator was saturated or ran out
+    /// of its own resources), each naming the instance and host.
+    pub unjudgeable: Vec<String>,
+    /// Worth saying, not judged: a generator saturated in a merge of plain runs (judged as
+    /// `run` judges it), a machine busy with other work.
+    pub cautions: Vec<String>,
+}
+
+fn list(v: &[u32]) -> String {
+    v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The problems of `r` as a merge (none for a result that is not a merge).
+pub fn problems(r: &RunResult) -> MergeProblems {
+    let mut p = MergeProblems::default();
+    let Some(m) = &r.merge else {
+        return p;
+    };
+    if !m.missing.is_empty() {
+        let of = r.instances.first().map_or(0, |i| i.instances);
+        p.failing.push(format!(
+            "partial merge: instance(s) {} of {of} missing (merged with --allow-partial); the load asked for was not all sent",
+            list(&m.missing)
+        ));
+    }
+    for input in &m.inputs {
+        let label = input.label();
+        if input.instance.is_some() && input.status != RunStatus::Completed {
+            p.failing.push(format!(
+                "{label} did not complete (status {:?}): the load asked for was not all sent",
+                input.status
+            ));
+        }
+        let Some(g) = &input.generator else {
+            continue;
+        };
+        if g.generator_errors > 0 {
+            p.unjudgeable.push(format!(
+                "{label}: the generator ran out of its own resources ({} connection(s) failed with `generator_error`)",
+                g.generator_errors
+            ));
+        }
+        if g.saturated {
+            let text = format!(
+                "{label}: the generator was saturated (CPU {:.0}% mean of {} CPU(s)); its share measured nexus-bench, not the target — add instances or lower the load",
+                g.cpu_mean_percent, g.cpus
+            );
+            if input.instance.is_some() {
+                p.unjudgeable.push(text);
+            } else {
+                p.cautions.push(text);
+            }
+        }
+        if let Some(machine) = g.machine.as_ref().filter(|x| x.busy) {
+            p.cautions.push(format!(
+                "{label}: the machine was busy with other work ({:.0}% of a core, steal {:.1}%)",
+                machine.other_mean_percent, machine.steal_mean_percent
+            ));
+        }
+    }
+    p
+}
+
+/// The merged verdict: a partial merge fails (whatever else holds: the load was not all
+/// sent), then a saturated instance makes it unjudgeable, then the SLO verdict stands.
+pub fn verdict(r: &RunResult, problems: &MergeProblems) -> Verdict {
+    if !problems.failing.is_empty() {
+        Verdict::Fail
+    } else if !problems.unjudgeable.is_empty() {
+        Verdict::Unjudgeable
+    } else {
+        r.verdict
+    }
+}
