@@ -5,6 +5,8 @@
 
 #[path = "cli/exits.rs"]
 mod exits;
+#[path = "cli/merge.rs"]
+mod merge;
 #[path = "cli/shipped.rs"]
 mod shipped;
 #[path = "cli/soak.rs"]

@@ -110,11 +110,12 @@ impl InstanceSet {
 
 /// Checks that `results` are one run's instances `0..N-1`, each once, measured over
 /// overlapping periods. With `allow_partial`, missing or incomplete instances are reported
-/// in the answer instead of refused. Results without instance information (plain runs,
-/// files before version 4) are not checked: they merge as given.
+/// in the answer instead of refused. Results that are not a share of a split run (plain
+/// runs, which are instance 0 of 1, and files before version 4) are not checked: they
+/// merge as given.
 pub fn check_set(results: &[RunResult], allow_partial: bool) -> Result<InstanceSet, SetError> {
     let (with, without): (Vec<&RunResult>, Vec<&RunResult>) =
-        results.iter().partition(|r| !r.instances.is_empty());
+        results.iter().partition(|r| is_share(r));
     if with.is_empty() {
         return Ok(InstanceSet::default());
     }
@@ -201,6 +202,11 @@ pub fn check_set(results: &[RunResult], allow_partial: bool) -> Result<InstanceS
     }
     overlap(&with)?;
     Ok(set)
+}
+
+/// Whether `r` holds a share of a run split across several instances.
+pub(super) fn is_share(r: &RunResult) -> bool {
+    r.instances.iter().any(|i| i.instances > 1)
 }
 
 /// The measured periods (warm-up excluded) must share an instant.

@@ -32,7 +32,8 @@ pub struct MergeInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MergedInput {
-    /// Its instance number, when the result came from `run --instance`.
+    /// Its instance number, when the result is a share of a split run (`run --instance`
+    /// with more than one instance).
     pub instance: Option<u32>,
     /// The host it ran on.
     pub hostname: String,
@@ -67,7 +68,12 @@ impl MergedInput {
             .or_else(|| r.hosts.first().map(|h| h.hostname.clone()))
             .unwrap_or_default();
         vec![MergedInput {
-            instance: r.instances.first().map(|i| i.instance),
+            // A plain run is instance 0 of 1: no share of a split run.
+            instance: r
+                .instances
+                .first()
+                .filter(|_| super::instances::is_share(r))
+                .map(|i| i.instance),
             hostname,
             status: r.status,
             requests: r.totals.requests,
@@ -216,8 +222,10 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
     let mut inputs: Vec<MergedInput> = results.iter().flat_map(MergedInput::of).collect();
     // Stable: inputs without an instance number keep the order they were given in.
     inputs.sort_by_key(|i| i.instance);
+    // The shares merged (none for plain runs, each instance 0 of 1).
     let mut instances: Vec<InstanceInfo> = results
         .iter()
+        .filter(|r| super::instances::is_share(r))
         .flat_map(|r| r.instances.iter().cloned())
         .collect();
     instances.sort_by_key(|i| i.instance);
