@@ -11,6 +11,7 @@ mod shared;
 mod compare;
 mod engine;
 mod launch;
+mod merge;
 mod observe;
 mod outputs;
 mod profiler;
