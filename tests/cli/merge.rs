@@ -278,6 +278,42 @@ fn complete_instances_pass_from_files_and_logs_and_a_saturated_one_is_unjudgeabl
     assert_eq!(m["verdict"], "pass");
     assert_eq!(m["totals"]["requests"].as_u64().unwrap(), sum("requests"));
     assert_eq!(m["merge"]["missing"], json!([]));
+    let schema: Value = serde_json::from_str(&read(&repo("schema/result.schema.json"))).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&m).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // Judged by the scenario file instead of the recorded SLOs: it must be the file they ran.
+    let by_file = merge(
+        &tmp.path().join("by-file"),
+        &["--scenario", repo(SCENARIO).to_str().unwrap()],
+        &refs,
+    );
+    assert_eq!(by_file.code(), 0, "{}", by_file.stderr);
+    let other = repo("fixtures/scenarios/e2e/cache_short.toml");
+    let wrong = merge(
+        &tmp.path().join("wrong"),
+        &["--scenario", other.to_str().unwrap()],
+        &refs,
+    );
+    assert_eq!(wrong.code(), 2, "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("not the scenario file the results ran"),
+        "{}",
+        wrong.stderr
+    );
+
+    // A baseline gate on the merged run, as `run --baseline` does: against itself, with a
+    // few seconds measured, the comparison is inconclusive, and an inconclusive gate is no
+    // pass (exit 2); the comparison is in the report.
+    let base = out.join("result.json");
+    let again = tmp.path().join("again");
+    let gated = merge(&again, &["--baseline", base.to_str().unwrap()], &refs);
+    assert_eq!(gated.code(), 2, "{}", gated.stderr);
+    assert!(gated.stderr.contains("INCONCLUSIVE"), "{}", gated.stderr);
+    assert!(read(&again.join("report.html")).contains("id=\"baseline\""));
 
     // One instance's generator saturated: the merged run cannot be judged, by name.
     let saturated = as_instance(&outs[2], "run-c", 2, 3, |r| {
