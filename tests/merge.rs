@@ -447,3 +447,42 @@ fn generate_log_fixture() {
     std::fs::create_dir_all(fixture("fixtures/logs")).unwrap();
     std::fs::write(fixture(LOG), log.join("\n") + "\n").unwrap();
 }
+
+#[test]
+fn per_machine_slos_hold_only_when_they_hold_on_every_machine() {
+    use nexus_bench::analysis::slo;
+    let with_rss = |i: u32, rss: u64| {
+        let mut r = share("r", i, 2);
+        r.target_process = Some(nexus_bench::result::TargetProcess {
+            command: vec!["svc".into()],
+            startup_ms: 10.0 * f64::from(i + 1),
+            rss_max_bytes: rss,
+            cpu_mean_percent: 10.0,
+            exe_size_bytes: None,
+            exit: None,
+            samples: Vec::new(),
+        });
+        r
+    };
+    let slos = vec![
+        nexus_bench::scenario::parse_slo("target.rss.max", "< 50MB").unwrap(),
+        nexus_bench::scenario::parse_slo("target.startup", "< 1s").unwrap(),
+    ];
+    let judge = |inputs: Vec<RunResult>| {
+        let mut m = result::merge(&inputs).unwrap();
+        slo::apply(&mut m, &slos);
+        // Not added up: without a per-machine judgement nothing would be observed.
+        assert_eq!(m.slos[0].observed, None);
+        merged::judge_per_machine(&mut m, &inputs, &slos);
+        m
+    };
+    let m = judge(vec![with_rss(0, 10_000_000), with_rss(1, 30_000_000)]);
+    assert_eq!(m.slos[0].observed, Some(30_000_000.0));
+    assert_eq!(m.slos[1].observed, Some(20.0));
+    assert!(m.slos.iter().all(|s| s.pass));
+    assert_eq!(m.verdict, Verdict::Pass);
+    let m = judge(vec![with_rss(0, 60_000_000), with_rss(1, 30_000_000)]);
+    assert_eq!(m.slos[0].observed, Some(60_000_000.0));
+    assert!(!m.slos[0].pass && m.slos[1].pass);
+    assert_eq!(m.verdict, Verdict::Fail);
+}

@@ -3,7 +3,8 @@
 //! whose generator was saturated measured that generator. Pure: reads the result's
 //! [`MergeInfo`](crate::result::MergeInfo), returns reasons and the verdict.
 
-use crate::result::{RunResult, RunStatus, Verdict};
+use crate::plan::{Metric, Op, Slo};
+use crate::result::{RunResult, RunStatus, SloResult, Verdict};
 
 /// What the merge itself says about the merged run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,4 +84,54 @@ pub fn verdict(r: &RunResult, problems: &MergeProblems) -> Verdict {
     } else {
         r.verdict
     }
+}
+
+/// Whether `metric` is read from one machine's own sections (a launched target, probes)
+/// rather than from the requests, which merge.
+pub fn per_machine(metric: &Metric) -> bool {
+    matches!(
+        metric,
+        Metric::TargetStartup
+            | Metric::TargetRssMax
+            | Metric::TargetCpuMean
+            | Metric::Probe(_)
+            | Metric::TargetRssSlope
+            | Metric::TargetRssGrowth
+            | Metric::ProbeSlope(_)
+    )
+}
+
+/// Judges the per-machine SLOs among `slos` on each of `inputs` (the merged results) and
+/// stores them in `merged`, whose other verdicts [`slo::apply`](super::slo::apply) already
+/// made, then derives its verdict again. Such an SLO holds when it holds on every machine;
+/// the value shown is a failing machine's, else an inconclusive one's, else the one
+/// closest to the limit.
+pub fn judge_per_machine(merged: &mut RunResult, inputs: &[RunResult], slos: &[Slo]) {
+    for (slot, slo) in merged.slos.iter_mut().zip(slos) {
+        if !per_machine(&slo.metric) || inputs.is_empty() {
+            continue;
+        }
+        let each: Vec<SloResult> = inputs
+            .iter()
+            .map(|r| super::slo::evaluate(r, slo))
+            .collect();
+        let worst = |a: &&SloResult, b: &&SloResult| {
+            let (x, y) = (
+                a.observed.unwrap_or(f64::NAN),
+                b.observed.unwrap_or(f64::NAN),
+            );
+            match slo.op {
+                Op::Lt | Op::Le => x.total_cmp(&y),
+                Op::Gt | Op::Ge => y.total_cmp(&x),
+            }
+        };
+        let failed = each.iter().find(|s| !s.pass && s.inconclusive.is_none());
+        let unjudged = each.iter().find(|s| s.inconclusive.is_some());
+        let pick = failed
+            .or(unjudged)
+            .or_else(|| each.iter().max_by(worst))
+            .expect("non-empty");
+        *slot = pick.clone();
+    }
+    merged.verdict = super::judge::verdict(merged);
 }

@@ -55,6 +55,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
         args.force,
     )?;
     slo::apply(&mut merged, &slos);
+    merged::judge_per_machine(&mut merged, &results, &slos);
     let problems = merged::problems(&merged);
     merged.verdict = merged::verdict(&merged, &problems);
     merged.warnings.extend(
@@ -186,6 +187,8 @@ fn slo_definitions(verdicts: &[SloResult]) -> anyhow::Result<Vec<Slo>> {
                 "ratio" => "< 1%",
                 "per_sec" => "> 1/s",
                 "bytes" => "< 1MB",
+                "bytes_per_min" => "< 1MB/min",
+                "per_min" => "< 1/min",
                 _ => "< 1",
             };
             let mut slo = crate::scenario::parse_slo(&v.key, probe)
@@ -201,4 +204,42 @@ fn slo_definitions(verdicts: &[SloResult]) -> anyhow::Result<Vec<Slo>> {
             Ok(slo)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of SLO a result records comes back as the definition it was judged by.
+    #[test]
+    fn recorded_slos_round_trip_for_every_unit() {
+        let result = crate::result::load(Path::new("fixtures/results/sample.json")).unwrap();
+        let written = [
+            ("latency.p99", "< 250ms"),
+            ("get.service_time.mean", "<= 2ms"),
+            ("error_rate", "< 0.5%"),
+            ("throughput", ">= 900/s"),
+            ("expect_pass_rate", "> 99%"),
+            ("target.startup", "< 2s"),
+            ("target.rss.max", "< 50MB"),
+            ("target.cpu.mean", "< 150%"),
+            ("probe.hit_ratio", "> 85%"),
+            ("probe.queue", "< 12"),
+            ("target.rss.slope", "< 2MB/min"),
+            ("target.rss.growth", "< 10MB"),
+            ("probe.queue.slope", "< 10/min"),
+        ];
+        let slos: Vec<Slo> = written
+            .iter()
+            .map(|(k, v)| crate::scenario::parse_slo(k, v).unwrap())
+            .collect();
+        let recorded: Vec<SloResult> = slos.iter().map(|s| slo::evaluate(&result, s)).collect();
+        let back = slo_definitions(&recorded).unwrap();
+        for (a, b) in slos.iter().zip(&back) {
+            assert_eq!(
+                (&a.key, &a.request, &a.metric, a.op, a.limit),
+                (&b.key, &b.request, &b.metric, b.op, b.limit)
+            );
+        }
+    }
 }
