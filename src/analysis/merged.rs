@@ -15,7 +15,7 @@ pub struct MergeProblems {
     /// of its own resources), each naming the instance and host.
     pub unjudgeable: Vec<String>,
     /// Worth saying, not judged: a generator saturated in a merge of plain runs (judged as
-    /// `run` judges it), a machine busy with other work.
+    /// `run` judges it). (A machine busy with other work is in that input's warnings.)
     pub cautions: Vec<String>,
 }
 
@@ -63,12 +63,6 @@ pub fn problems(r: &RunResult) -> MergeProblems {
             } else {
                 p.cautions.push(text);
             }
-        }
-        if let Some(machine) = g.machine.as_ref().filter(|x| x.busy) {
-            p.cautions.push(format!(
-                "{label}: the machine was busy with other work ({:.0}% of a core, steal {:.1}%)",
-                machine.other_mean_percent, machine.steal_mean_percent
-            ));
         }
     }
     p

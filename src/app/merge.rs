@@ -58,14 +58,8 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
     merged::judge_per_machine(&mut merged, &results, &slos);
     let problems = merged::problems(&merged);
     merged.verdict = merged::verdict(&merged, &problems);
-    merged.warnings.extend(
-        problems
-            .failing
-            .iter()
-            .chain(&problems.unjudgeable)
-            .cloned(),
-    );
-    merged.warnings.extend(problems.cautions.iter().cloned());
+    // Not copied into the warnings: every output shows them as banners, computed from
+    // `merged.merge`.
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
