@@ -19,9 +19,14 @@ fn fixture(name: &str) -> PathBuf {
 
 /// The committed sample result without its per-second series (not needed here, and slow).
 fn sample() -> RunResult {
-    let mut r = result::load(&fixture("fixtures/results/sample.json")).unwrap();
-    r.timeseries.clear();
-    r
+    static SAMPLE: std::sync::OnceLock<RunResult> = std::sync::OnceLock::new();
+    SAMPLE
+        .get_or_init(|| {
+            let mut r = result::load(&fixture("fixtures/results/sample.json")).unwrap();
+            r.timeseries.clear();
+            r
+        })
+        .clone()
 }
 
 /// `sample()` as instance `i` of `n` of run `id`.
@@ -71,7 +76,7 @@ fn with_samples(mut r: RunResult, samples: &[u64]) -> RunResult {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     /// Samples dealt to N generators, merged: the merged histogram equals the histogram of
     /// all samples bucket by bucket, and every percentile is identical.
