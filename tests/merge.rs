@@ -491,3 +491,27 @@ fn per_machine_slos_hold_only_when_they_hold_on_every_machine() {
     assert!(!m.slos[0].pass && m.slos[1].pass);
     assert_eq!(m.verdict, Verdict::Fail);
 }
+
+#[test]
+fn the_instances_table_escapes_host_names() {
+    use nexus_bench::output::{ReportInput, html, markdown};
+    let hostile = "<script>alert(1)</script>|**x**";
+    let mut a = share("r", 0, 3);
+    a.instances[0].hostname = hostile.into();
+    let mut m = result::merge(&[a, share("r", 2, 3)]).unwrap();
+    m.merge.as_mut().unwrap().missing = vec![1];
+    let input = ReportInput {
+        result: &m,
+        sections: &[],
+    };
+    let page = html::render(&input).unwrap();
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;|**x**</td>"));
+    assert!(page.contains("<tr class=\"fail\"><td>1</td><td>–</td><td>missing</td>"));
+    let md = markdown::render(&input);
+    assert!(
+        !md.contains("<script>alert") && !md.contains("|**x**"),
+        "{md}"
+    );
+    assert!(md.contains("| 1 | – | **missing** |"), "{md}");
+}
