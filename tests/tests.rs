@@ -12,6 +12,7 @@ mod compare;
 mod engine;
 mod launch;
 mod merge;
+mod merge_logs;
 mod observe;
 mod outputs;
 mod profiler;
