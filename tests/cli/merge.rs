@@ -242,6 +242,35 @@ fn complete_instances_pass_from_files_and_logs_and_a_saturated_one_is_unjudgeabl
     assert_eq!(m["merge"]["inputs"].as_array().unwrap().len(), 3);
     assert!(out.join("report.html").exists() && out.join("junit.xml").exists());
 
+    // The same log on stdin (`--from-logs -`), as piped from kubectl.
+    let mut piped = Command::new(BIN)
+        .args(["merge", "-q", "--from-logs", "-", "-o"])
+        .arg(tmp.path().join("stdin"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = piped.stdin.take().unwrap();
+        stdin.write_all((log.join("\n") + "\n").as_bytes()).unwrap();
+    }
+    let deadline = std::time::Instant::now() + WITHIN;
+    let status = loop {
+        if let Some(status) = piped.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "merge from stdin hung"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let m = result_json(&tmp.path().join("stdin"));
+    assert_eq!(m["totals"]["requests"].as_u64().unwrap(), sum("requests"));
+
     // A frame cut short in the log is refused, naming the frame.
     let cut: Vec<String> = log
         .iter()
@@ -267,8 +296,20 @@ fn complete_instances_pass_from_files_and_logs_and_a_saturated_one_is_unjudgeabl
     );
 
     // The same runs as instances 0..2 of one run: complete, so the gate judges the SLOs.
+    // On a machine its own results call busy (other work or steal, judged by nexus-bench),
+    // 40 requests/s can still start late and mark a generator saturated, which would make
+    // this merge unjudgeable by the machine's fault; only then is that mark cleared here
+    // (the saturated case itself is proven below by setting it).
     let files: Vec<PathBuf> = (0..3)
-        .map(|i| as_instance(&outs[i as usize], "run-c", i, 3, |_| {}))
+        .map(|i| {
+            as_instance(&outs[i as usize], "run-c", i, 3, |r| {
+                let g = &mut r["generator"];
+                if g["saturated"] == true && g["machine"]["busy"] == true {
+                    eprintln!("instance {i}: saturated on a busy machine; judged as not saturated");
+                    g["saturated"] = json!(false);
+                }
+            })
+        })
         .collect();
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let out = tmp.path().join("complete");
