@@ -8,6 +8,8 @@
 mod distributed;
 #[path = "cli/exits.rs"]
 mod exits;
+#[path = "cli/merge.rs"]
+mod merge;
 #[path = "cli/shipped.rs"]
 mod shipped;
 #[path = "cli/soak.rs"]
