@@ -53,9 +53,10 @@ pub enum Command {
         after_help = "Examples:\n  nexus-bench compare reports/baselines/main/cache.json reports/cache/20261125T120000Z"
     )]
     Compare(CompareArgs),
-    /// Merge results of the same scenario run on several machines into one.
+    /// Merge results of one scenario run on several machines (instances) into one, and gate
+    /// on it: SLOs judged on the merged histograms, exit codes as for `run`.
     #[command(
-        after_help = "Examples:\n  nexus-bench merge -o merged/ host-a/result.json host-b/result.json"
+        after_help = "Examples:\n  nexus-bench merge -o merged/ host-a/result.json host-b/result.json\n  kubectl logs -l batch.kubernetes.io/job-name=load --tail=-1 --prefix | nexus-bench merge -o merged/ --from-logs -"
     )]
     Merge(MergeArgs),
     /// Run a scenario on Kubernetes as N instances: render the manifests.
@@ -158,6 +159,10 @@ pub struct RunArgs {
         help_heading = "Split runs"
     )]
     pub start_tolerance: String,
+    /// At the end, print result.json to stdout as framed lines (`NEXUS-BENCH-RESULT v1 …`)
+    /// for `merge --from-logs` to collect from the logs of a cluster without shared storage.
+    #[arg(long)]
+    pub emit_result: bool,
 }
 
 /// `nexus-bench validate`.
@@ -276,12 +281,45 @@ pub struct CompareArgs {
 /// `nexus-bench merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Result files or run folders, all of the same scenario.
-    #[arg(required = true)]
+    /// Result files or run folders, all of the same scenario (with `run --instance`: every
+    /// instance of one run, each once).
+    #[arg(required_unless_present = "from_logs")]
     pub results: Vec<PathBuf>,
     /// Output run folder.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Also read results that `run --emit-result` printed, from this log (`-`: stdin), e.g.
+    /// `kubectl logs -l batch.kubernetes.io/job-name=J --tail=-1 --prefix` output; other
+    /// lines are ignored.
+    #[arg(long, value_name = "FILE|-")]
+    pub from_logs: Option<PathBuf>,
+    /// Merge a run whose instances are not all there (or did not all complete): the verdict
+    /// is then `fail`, naming what is missing.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Judge the SLOs (and `[baseline]` settings) of this scenario file instead of those
+    /// recorded in the results; it must be the file the instances ran.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Compare the merged run against a named baseline (or a result path) and gate on
+    /// regressions.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: Option<String>,
+    /// With `--baseline`: largest tolerated regression (e.g. `10%`).
+    #[arg(long, value_name = "PCT")]
+    pub max_regression: Option<String>,
+    /// With `--baseline`: changes smaller than this are never regressions (e.g. `2%`).
+    #[arg(long, value_name = "PCT")]
+    pub noise: Option<String>,
+    /// With `--baseline`: significance level of the statistical test.
+    #[arg(long, value_name = "ALPHA")]
+    pub significance: Option<f64>,
+    /// With `--baseline`: compare even when the scenario or load settings differ.
+    #[arg(long)]
+    pub force: bool,
+    /// No summary table.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `nexus-bench k8s`.

@@ -13,6 +13,8 @@ mod deploy_slurm;
 mod distributed;
 #[path = "cli/exits.rs"]
 mod exits;
+#[path = "cli/merge.rs"]
+mod merge;
 #[path = "cli/shipped.rs"]
 mod shipped;
 #[path = "cli/slurm.rs"]

@@ -11,6 +11,8 @@ mod shared;
 mod compare;
 mod engine;
 mod launch;
+mod merge;
+mod merge_logs;
 mod observe;
 mod outputs;
 mod profiler;

@@ -1,6 +1,7 @@
 //! One function per subcommand: the only place that knows every stage, and the only user of
 //! `anyhow`.
 
+mod baseline;
 mod compare;
 mod drive;
 mod embedded_tls;

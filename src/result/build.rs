@@ -168,6 +168,7 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         profiles: Vec::new(),
         run_id: Some(run_id),
         instances: vec![instance],
+        merge: None,
     }
 }
 

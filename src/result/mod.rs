@@ -9,7 +9,9 @@
 mod baseline;
 mod build;
 mod connections;
+mod frames;
 mod histogram;
+mod instances;
 mod io;
 mod merge;
 
@@ -27,8 +29,10 @@ pub use histogram::{EncodedHistogram, HistogramError};
 // The histogram type of result files is the recorder's; re-exported because this module's
 // API (`EncodedHistogram::decode`) speaks of it.
 pub use crate::recorder::{Hist, MAX_US, new_histogram};
+pub use frames::{FrameError, RESULT_FRAME_MARKER, emit_frames, parse_frames};
+pub use instances::{InstanceSet, SetError, check_set};
 pub use io::{ResultIoError, load, save_atomic};
-pub use merge::{MergeError, merge};
+pub use merge::{MergeError, MergeInfo, MergedInput, merge};
 
 /// Version of the result format. Bump on any change that a reader of an older file could
 /// misread; readers refuse versions they do not know.
@@ -41,7 +45,9 @@ pub use merge::{MergeError, merge};
 /// other work, steal), per-second `length_ms`, the verdict `inconclusive` and, on SLOs, `interval` and
 /// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load);
 /// 4 — adds `run_id` and `instances` (which share of a distributed run this is, or which
-/// instances a merged result holds) (versions 1 to 3 still load).
+/// instances a merged result holds) and `merge` (a merged result's per-machine sections —
+/// target process, generator health, probes, profiles — per input, and the instances a
+/// partial merge lacks) (versions 1 to 3 still load).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The warning every output of a run without TLS certificate verification carries.
@@ -107,6 +113,11 @@ pub struct RunResult {
     /// version 4.
     #[serde(default)]
     pub instances: Vec<InstanceInfo>,
+    /// For a merged result: each input's per-machine sections and the instances missing
+    /// from a partial merge (`merge --allow-partial`). Absent for a single run and in files
+    /// older than version 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeInfo>,
 }
 
 /// One instance of a run whose load was split across several generators (`run --instance`).
