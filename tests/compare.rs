@@ -108,6 +108,8 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
                 errors,
                 latency_ms: w,
                 latency_us: EncodedHistogram::default(),
+                requests_by_second: vec![],
+                errors_by_second: vec![],
             });
         }
         timeseries.push(Second {
@@ -122,6 +124,7 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
             load_level: shape.rate,
             latency_ms: window(&mut rng, scale),
             endpoints,
+            seconds: vec![],
         });
     }
     let secs = shape.seconds as f64;

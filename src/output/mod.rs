@@ -138,7 +138,7 @@ pub fn outputs(opts: &OutputOptions, dir: &Path) -> Vec<Box<dyn Output>> {
     if opts.extra {
         out.push(Box::new(csv::RequestsCsv));
         out.push(Box::new(csv::TimeseriesCsv));
-        out.push(Box::new(hlog::LatencyLog));
+        out.push(Box::new(hlog::for_dir(dir)));
     }
     out
 }

@@ -8,6 +8,7 @@
 
 mod baseline;
 mod build;
+mod coarse;
 mod connections;
 mod histogram;
 mod io;
@@ -21,13 +22,13 @@ use serde::{Deserialize, Serialize};
 use crate::recorder::ErrorKind;
 
 pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
-pub use build::{RunMeta, build, target_label};
+pub use build::{RunMeta, build, covered_ms, head, target_label, timeseries};
 pub use connections::ConnectionStats;
 pub use histogram::{EncodedHistogram, HistogramError};
 // The histogram type of result files is the recorder's; re-exported because this module's
 // API (`EncodedHistogram::decode`) speaks of it.
 pub use crate::recorder::{Hist, MAX_US, new_histogram};
-pub use io::{ResultIoError, load, save_atomic};
+pub use io::{Journal, ResultIoError, journal_path, load, save_atomic, to_json};
 pub use merge::{MergeError, merge};
 
 /// Version of the result format. Bump on any change that a reader of an older file could
@@ -41,7 +42,10 @@ pub use merge::{MergeError, merge};
 /// other work, steal), per-second `length_ms`, the verdict `inconclusive` and, on SLOs, `interval` and
 /// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load);
 /// 4 — adds `run_id` and `instances` (which share of a distributed run this is, or which
-/// instances a merged result holds) (versions 1 to 3 still load).
+/// instances a merged result holds); a time series whose resolution coarsens with the run's
+/// length (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
+/// `requests_by_second` and `errors_by_second`) and the checkpoint journal
+/// (`result.journal`) (versions 1 to 3 still load).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The warning every output of a run without TLS certificate verification carries.
@@ -475,6 +479,44 @@ pub struct Second {
     pub latency_ms: WindowSummary,
     /// Per request name (only names with traffic in this second).
     pub endpoints: Vec<SecondEndpoint>,
+    /// A coarse entry (one covering several seconds, `length_ms` above 1000): the counts of
+    /// each second in it that saw traffic, in order. Empty for a one-second entry. Since
+    /// version 4: a long run keeps one entry per second for its first 10 minutes, then one
+    /// per 10 wall-clock seconds (percentiles and histograms over the 10 s, counts still per
+    /// second here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seconds: Vec<PerSecond>,
+}
+
+/// The counts of one second inside a coarse [`Second`] entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PerSecond {
+    /// Unix time of the start of the second.
+    pub unix_s: i64,
+    /// Whether this second is part of the warm-up.
+    pub warmup: bool,
+    /// How much of the second the run covered, in milliseconds.
+    pub length_ms: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Of those, failed.
+    pub errors: u64,
+    /// Arrivals dropped (open model).
+    pub dropped: u64,
+    /// Most requests in flight at once.
+    pub in_flight_max: u64,
+}
+
+impl PerSecond {
+    /// Requests completed per second of real time in this (possibly partial) second.
+    pub fn requests_per_sec(&self) -> f64 {
+        if self.length_ms > 0.0 {
+            self.requests as f64 * 1000.0 / self.length_ms
+        } else {
+            0.0
+        }
+    }
 }
 
 fn full_second_ms() -> f64 {
@@ -522,6 +564,13 @@ pub struct SecondEndpoint {
     pub latency_ms: WindowSummary,
     /// The second's latency histogram (µs), HdrHistogram V2 deflate, base64.
     pub latency_us: EncodedHistogram,
+    /// In a coarse entry: requests completed in each second of the entry's `seconds`, in
+    /// the same order (version 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests_by_second: Vec<u64>,
+    /// In a coarse entry: failed requests in each second of the entry's `seconds`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors_by_second: Vec<u64>,
 }
 
 /// The verdict of one SLO.
