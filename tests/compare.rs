@@ -598,6 +598,7 @@ fn a_regression_on_a_busy_machine_is_inconclusive() {
             busy: true,
             samples: Vec::new(),
         }),
+        rss_trend: None,
     });
     let c = compare(&base, &cur, &CompareOptions::default()).expect("comparable");
     assert!(!c.regressed(), "{}", render_terminal(&c, false));

@@ -151,6 +151,12 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
     };
     warnings.extend(lag.as_ref().and_then(health::lag_warning));
     let readings = readings_of(&sampler.finish());
+    let steady_from = plan.load.warmup.as_secs_f64() * 1000.0;
+    let (rss_trend, grew) = health::memory_trend(
+        &readings,
+        steady_from,
+        steady_from + measured.as_secs_f64() * 1000.0,
+    );
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -159,6 +165,8 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
     warnings.extend(pegged);
     generator.schedule_lag_ms = lag;
     generator.generator_errors = agg.generator_errors;
+    generator.rss_trend = rss_trend;
+    warnings.extend(grew);
     generator.machine = machine_load(machine_sampler.finish(), own_tree.finish());
     if let Some(w) = generator.machine.as_ref().and_then(machine::warning) {
         warnings.push(w);

@@ -44,8 +44,8 @@ pub use merge::{MergeError, merge};
 /// 4 — adds `run_id` and `instances` (which share of a distributed run this is, or which
 /// instances a merged result holds); a time series whose resolution coarsens with the run's
 /// length (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
-/// `requests_by_second` and `errors_by_second`) and the checkpoint journal
-/// (`result.journal`) (versions 1 to 3 still load).
+/// `requests_by_second` and `errors_by_second`), the checkpoint journal
+/// (`result.journal`) and `generator.rss_trend` (versions 1 to 3 still load).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The warning every output of a run without TLS certificate verification carries.
@@ -184,6 +184,26 @@ pub struct GeneratorHealth {
     /// The machine's CPU beside the run: other work and steal.
     #[serde(default)]
     pub machine: Option<MachineLoad>,
+    /// The generator's own resident-memory trend over the steady state (version 4): a tool
+    /// for soak runs must not grow with the run's length. Absent when the steady state was
+    /// too short for a slope.
+    #[serde(default)]
+    pub rss_trend: Option<RssTrend>,
+}
+
+/// A resident-memory trend: least-squares slope over the steady state with its 95 %
+/// confidence interval.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RssTrend {
+    /// Slope in bytes per minute.
+    pub slope_bytes_per_min: f64,
+    /// 95 % confidence interval of the slope, `[low, high]`, in bytes per minute.
+    pub interval: [f64; 2],
+    /// Last reading minus first reading, in bytes.
+    pub growth_bytes: f64,
+    /// Readings used.
+    pub points: usize,
 }
 
 /// Machine-wide CPU use during the run (`/proc/stat`), and the part of it that was neither

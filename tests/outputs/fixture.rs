@@ -422,6 +422,7 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
         samples: readings(14.0),
         generator_errors: 0,
         machine: None,
+        rss_trend: None,
     });
     result.probes = vec![
         ProbeSeries {
