@@ -10,7 +10,10 @@ use nexus_bench::plan::Plan;
 use nexus_bench::recorder::{
     Aggregate, Clock, ErrorKind, Hist, Phases, Window, WindowEndpoint, new_histogram,
 };
-use nexus_bench::result::{self, RunMeta, RunStatus};
+use nexus_bench::result::{
+    self, GeneratorHealth, MachineLoad, MachineReading, ResourceReading, RunMeta, RunStatus,
+    TargetProcess,
+};
 use nexus_bench::scenario::{self, Overrides};
 
 const NAMES: usize = 20;
@@ -107,6 +110,53 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     sxy / sxx
 }
 
+/// The resource readings of an hour (ten a second, as a run samples the generator, the
+/// launched target and the machine), thinned as a run stores them.
+fn with_an_hour_of_readings(r: &mut result::RunResult) {
+    let readings: Vec<ResourceReading> = (0..36_000u64)
+        .map(|i| ResourceReading {
+            t_ms: i as f64 * 100.0 + 0.123,
+            rss_bytes: 41_234_567 + (i % 97) * 4096,
+            cpu_percent: 55.0 + (i % 13) as f64 * 0.731,
+        })
+        .collect();
+    let machine: Vec<MachineReading> = readings
+        .iter()
+        .map(|x| MachineReading {
+            t_ms: x.t_ms,
+            busy_percent: x.cpu_percent * 2.1,
+            other_percent: x.cpu_percent / 7.0,
+            steal_percent: 0.25,
+        })
+        .collect();
+    r.target_process = Some(TargetProcess {
+        command: vec!["nexus-bench".into(), "serve".into()],
+        startup_ms: 12.5,
+        rss_max_bytes: 60_000_000,
+        cpu_mean_percent: 40.0,
+        exe_size_bytes: None,
+        exit: None,
+        samples: result::thin_readings(readings.clone()),
+    });
+    r.generator = Some(GeneratorHealth {
+        cpu_mean_percent: 55.0,
+        cpu_max_percent: 70.0,
+        cpus: 2,
+        schedule_lag_ms: None,
+        saturated: false,
+        samples: result::thin_readings(readings),
+        generator_errors: 0,
+        machine: Some(MachineLoad {
+            busy_mean_percent: 120.0,
+            other_mean_percent: 8.0,
+            steal_mean_percent: 0.25,
+            busy: false,
+            samples: result::thin_machine(machine),
+        }),
+        rss_trend: None,
+    });
+}
+
 #[test]
 fn a_synthetic_hour_stays_within_the_soak_bounds() {
     let plan = plan();
@@ -168,7 +218,8 @@ fn a_synthetic_hour_stays_within_the_soak_bounds() {
         warnings: vec![],
         ended: Some(epoch + Duration::from_secs(SECONDS as u64)),
     };
-    let r = result::build(&plan, &agg, &meta);
+    let mut r = result::build(&plan, &agg, &meta);
+    with_an_hour_of_readings(&mut r);
     let json = result::to_json(&r);
     eprintln!(
         "one-hour, 20-name result.json: {:.1} MB",

@@ -160,8 +160,12 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let (mut generator, pegged) =
-        health::generator_health(readings, threads, cpus, !warnings.is_empty());
+    let (mut generator, pegged) = health::generator_health(
+        result::thin_readings(readings),
+        threads,
+        cpus,
+        !warnings.is_empty(),
+    );
     warnings.extend(pegged);
     generator.schedule_lag_ms = lag;
     generator.generator_errors = agg.generator_errors;
@@ -236,7 +240,9 @@ fn machine_load(
             steal_percent: m.steal_percent,
         })
         .collect();
-    machine::machine_load(readings, &readings_of(&own))
+    let mut load = machine::machine_load(readings, &readings_of(&own))?;
+    load.samples = result::thin_machine(load.samples);
+    Some(load)
 }
 
 /// Process samples as the result's resource readings.

@@ -13,6 +13,7 @@ mod connections;
 mod histogram;
 mod io;
 mod merge;
+mod thin;
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,7 @@ pub use histogram::{EncodedHistogram, HistogramError};
 pub use crate::recorder::{Hist, MAX_US, new_histogram};
 pub use io::{Journal, ResultIoError, journal_path, load, save_atomic, to_json};
 pub use merge::{MergeError, merge};
+pub use thin::{thin_machine, thin_readings};
 
 /// Version of the result format. Bump on any change that a reader of an older file could
 /// misread; readers refuse versions they do not know.
