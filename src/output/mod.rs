@@ -23,7 +23,7 @@ mod html_tables;
 pub mod junit;
 pub mod markdown;
 pub mod profile_diff;
-mod series;
+pub mod series;
 mod terminal;
 
 use std::path::{Path, PathBuf};
