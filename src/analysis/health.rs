@@ -64,9 +64,14 @@ pub fn lag_warning(lag: &Summary) -> Option<String> {
 /// before the target.
 pub const GENERATOR_RSS_SLOPE_MAX: f64 = 3e6;
 
+/// The shortest steady state whose memory growth is judged: in the first tens of seconds
+/// the allocator's pools and the connections' buffers still fill up.
+pub const GENERATOR_RSS_JUDGED_AFTER: Duration = Duration::from_secs(60);
+
 /// The generator's resident-memory trend over the steady state `[from_ms, to_ms]` of its
-/// `readings`, and a warning when it grew faster than [`GENERATOR_RSS_SLOPE_MAX`] (the whole
-/// 95 % interval above zero: a real growth, not one allocator step).
+/// `readings`, and a warning when, over at least [`GENERATOR_RSS_JUDGED_AFTER`], it grew
+/// faster than [`GENERATOR_RSS_SLOPE_MAX`] (the whole 95 % interval above zero: a real
+/// growth, not one allocator step).
 pub fn memory_trend(
     readings: &[ResourceReading],
     from_ms: f64,
@@ -85,7 +90,9 @@ pub fn memory_trend(
         growth_bytes: t.growth,
         points: t.points,
     };
-    let grew = t.slope_per_min > GENERATOR_RSS_SLOPE_MAX && t.interval.0 > 0.0;
+    let grew = t.span >= GENERATOR_RSS_JUDGED_AFTER
+        && t.slope_per_min > GENERATOR_RSS_SLOPE_MAX
+        && t.interval.0 > 0.0;
     let warning = grew.then(|| {
         format!(
             "the generator's memory grew {:.1} MB/min over the steady state (95 % interval {:.1} to {:.1} MB/min; at most {:.0} MB/min is expected): nexus-bench itself could run out of memory in a longer run",
@@ -177,14 +184,14 @@ mod tests {
             cpu_percent: 10.0,
         };
         // Flat at 30 MB with ±0.2 MB noise: a trend, no warning.
-        let flat: Vec<_> = (0..60)
+        let flat: Vec<_> = (0..=60)
             .map(|i| at(i as f64, 30.0 + 0.2 * ((i % 3) as f64 - 1.0)))
             .collect();
         let (t, w) = memory_trend(&flat, 0.0, 60_000.0);
         assert!(t.expect("a trend").slope_bytes_per_min.abs() < 0.5e6);
         assert_eq!(w, None);
         // 0.1 MB/s = 6 MB/min: twice the bound.
-        let growing: Vec<_> = (0..60)
+        let growing: Vec<_> = (0..=60)
             .map(|i| at(i as f64, 30.0 + 0.1 * i as f64))
             .collect();
         let (t, w) = memory_trend(&growing, 0.0, 60_000.0);
@@ -193,8 +200,10 @@ mod tests {
             w.expect("a warning")
                 .starts_with("the generator's memory grew 6.0 MB/min")
         );
-        // Too short a steady state: nothing to say.
+        // Too short a steady state: nothing to say; under a minute: recorded, not judged.
         assert_eq!(memory_trend(&growing[..3], 0.0, 60_000.0), (None, None));
+        let (t, w) = memory_trend(&growing[..30], 0.0, 60_000.0);
+        assert!(t.is_some() && w.is_none());
     }
 
     #[test]
