@@ -5,6 +5,8 @@
 //! instances adds up to the single-machine run; the engines it is split on (Kubernetes,
 //! Slurm) run the shipped manifests and scripts.
 
+#[path = "cli/checkpoint.rs"]
+mod checkpoint;
 #[path = "cli/deploy.rs"]
 mod deploy;
 #[path = "cli/deploy_slurm.rs"]

@@ -270,6 +270,7 @@ fn a_saturated_instance_makes_the_merge_unjudgeable_by_name() {
             samples: Vec::new(),
             generator_errors: 0,
             machine: None,
+            rss_trend: None,
         });
         r
     };

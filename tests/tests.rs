@@ -11,6 +11,7 @@ mod shared;
 mod compare;
 mod engine;
 mod launch;
+mod long_run;
 mod merge;
 mod merge_logs;
 mod observe;

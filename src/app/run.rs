@@ -126,6 +126,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         dir: &dir,
         quiet: args.quiet,
         run_target: &mut run_target,
+        live_hlog: !args.no_extra_outputs,
     })?;
     let observed = observers.finish();
     (result.probes, result.profiles) = (observed.probes, observed.profiles);

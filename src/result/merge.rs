@@ -316,6 +316,7 @@ fn finish(e: &mut EndpointStats, measured_ms: f64) -> Result<(), MergeError> {
 }
 
 fn add_second(acc: &mut Second, s: &Second) -> Result<(), MergeError> {
+    let joined = super::coarse::join(acc, s);
     acc.requests += s.requests;
     acc.errors += s.errors;
     acc.dropped += s.dropped;
@@ -343,6 +344,7 @@ fn add_second(acc: &mut Second, s: &Second) -> Result<(), MergeError> {
             .map_err(|e| MergeError::Histogram(x.name.clone(), format!("{e:?}")))?;
     }
     acc.latency_ms = WindowSummary::of(&all);
+    super::coarse::apply(acc, joined);
     Ok(())
 }
 
