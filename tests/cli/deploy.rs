@@ -340,6 +340,45 @@ impl Drop for Served {
     }
 }
 
+/// The gate's verdict on a merged run of instances that shared this one machine: `pass`
+/// (exit 0), or `unjudgeable` (exit 2) only because instances were saturated (sent requests
+/// late) while their own results call the machine busy (three generators, the target and
+/// other work on few cores): then the gate rightly refused to judge the machine's lateness,
+/// which is not what the test is about. Every SLO must have held either way.
+pub(crate) fn assert_gate_passed(code: i32, merged: &serde_json::Value, context: &str) {
+    let slos_held = merged["slos"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty() && s.iter().all(|s| s["pass"] == true));
+    assert!(slos_held, "every SLO holds: {}\n{context}", merged["slos"]);
+    if code == 0 {
+        assert_eq!(merged["verdict"], "pass", "{context}");
+        return;
+    }
+    let inputs = merged["merge"]["inputs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let saturated: Vec<&serde_json::Value> = inputs
+        .iter()
+        .filter(|i| i["generator"]["saturated"] == true)
+        .collect();
+    let busy_only = !saturated.is_empty()
+        && saturated
+            .iter()
+            .all(|i| i["generator"]["machine"]["busy"] == true);
+    assert!(
+        code == 2 && merged["verdict"] == "unjudgeable" && busy_only,
+        "the gate passes (exit {code}, verdict {})\n{context}",
+        merged["verdict"]
+    );
+    eprintln!(
+        "note: {} of {} instances were saturated on a machine their results call busy; the gate \
+         refused to judge (exit 2), as it should",
+        saturated.len(),
+        inputs.len()
+    );
+}
+
 /// The rendered Job's command works as rendered, without a cluster: the ConfigMap's items are
 /// laid out in a folder as the volume would be, each of the three pods' command runs with the
 /// `JOB_COMPLETION_INDEX` Kubernetes gives it (the mount paths pointed at that folder and a
@@ -467,9 +506,8 @@ fn k8s_rendered_pods_run_and_their_logs_merge() {
         .arg("--out")
         .arg(&merged_dir);
     let merged_run = support::spawn_command(merge).finish(Duration::from_secs(60));
-    assert_eq!(merged_run.code(), 0, "{}", merged_run.stderr);
-
     let merged = support::result_json(&merged_dir);
+    assert_gate_passed(merged_run.code(), &merged, &merged_run.stderr);
     let instances: Vec<u64> = merged["instances"]
         .as_array()
         .expect("instances")
@@ -483,5 +521,4 @@ fn k8s_rendered_pods_run_and_their_logs_merge() {
     );
     assert_eq!(merged["totals"]["requests"].as_u64(), Some(RATE * SECS));
     assert_eq!(merged["totals"]["dropped"].as_u64(), Some(0));
-    assert_eq!(merged["verdict"], "pass");
 }
