@@ -2,7 +2,7 @@
 //! `merge --from-logs`): the committed fixture `fixtures/logs/kubectl-logs-prefix.txt`
 //! holds three instances' frames interleaved with their other log lines.
 
-use nexus_bench::result::{self, InstanceInfo, check_set};
+use nexus_bench::result::{self, check_set};
 
 use crate::merge::fixture;
 
@@ -66,9 +66,9 @@ fn a_damaged_fixture_log_is_refused_naming_instance_and_frame() {
 }
 
 /// Regenerates `fixtures/logs/kubectl-logs-prefix.txt`: three real instances of
-/// `split_cache.toml` against one `nexus-bench serve`, each with `--emit-result`; each
-/// result is marked as instance i of 3 of run `fixture-run` (what `run --instance` records)
-/// and framed again by the same function `run --emit-result` uses; then laid out as
+/// `split_cache.toml` (`--instance i --instances 3 --run-id fixture-run`, one `--start-at`)
+/// against one `nexus-bench serve`, each with `--emit-result`; their stdout and stderr laid
+/// out as
 /// `kubectl logs -l … --tail=-1 --prefix` prints it: pod 0's lines (stderr and frames), then
 /// pods 1 and 2 interleaved line by line (as with `-f` over several pods).
 #[test]
@@ -88,6 +88,7 @@ fn generate_log_fixture() {
         .read_line(&mut url)
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
+    let start = (chrono::Utc::now().timestamp_millis() + 3000).to_string();
     let children: Vec<_> = (0..3)
         .map(|i| {
             Command::new(BIN)
@@ -97,6 +98,8 @@ fn generate_log_fixture() {
                     "--threads",
                     "1",
                 ])
+                .args(["--instance", &i.to_string(), "--instances", "3"])
+                .args(["--run-id", "fixture-run", "--start-at", &start])
                 .args([
                     "--no-html",
                     "--emit-result",
@@ -115,18 +118,6 @@ fn generate_log_fixture() {
     for (i, child) in children.into_iter().enumerate() {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
-        let mut r = result::parse_frames(out.stdout.as_slice())
-            .unwrap()
-            .remove(0);
-        r.run_id = Some("fixture-run".into());
-        r.instances = vec![InstanceInfo {
-            instance: i as u32,
-            instances: 3,
-            start_at: None,
-            hostname: format!("split-cache-{i}-q{i}x7z"),
-        }];
-        let mut frames = Vec::new();
-        result::emit_frames(&r, &mut frames).unwrap();
         let prefix = format!("[pod/split-cache-{i}-q{i}x7z/nexus-bench] ");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let mut lines: Vec<String> = stderr
@@ -143,7 +134,7 @@ fn generate_log_fixture() {
             .collect();
         // The frames come last on stdout while stderr's last lines may still be written.
         let tail = lines.split_off(lines.len().saturating_sub(2));
-        let frames: Vec<String> = String::from_utf8(frames)
+        let frames: Vec<String> = String::from_utf8(out.stdout)
             .unwrap()
             .lines()
             .map(|l| format!("{prefix}{l}"))

@@ -2,9 +2,9 @@
 //! loopback: three generator processes send one scenario's load to one `nexus-bench serve`
 //! at once, and their results are merged and judged as one run.
 //!
-//! Which share of the run a result holds (`run_id`, `instances`) is written by
-//! `run --instance`; these tests set it in the result files of plain runs, so they prove the
-//! gate independently of how the load was split.
+//! The killed-instance test is a real split run (`run --instance i --instances 3 --run-id
+//! --start-at`); the other test marks plain runs' results as instances (`run_id`,
+//! `instances`) so it can also judge them unsplit (from logs) and set a saturated one.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -50,11 +50,14 @@ impl Drop for Served {
     }
 }
 
-/// One generator process of the run, writing under `out` and printing its frames.
-fn instance(out: &Path, url: &str) -> Running {
-    spawn(&[
+/// One generator process of the run, writing under `out` and printing its frames, with
+/// `split` arguments (`--instance …`) when given.
+fn instance(out: &Path, url: &str, split: &[&str]) -> Running {
+    let scenario = repo(SCENARIO);
+    let mut args = split.to_vec();
+    args.extend([
         "run",
-        repo(SCENARIO).to_str().unwrap(),
+        scenario.to_str().unwrap(),
         "--target",
         url,
         "--threads",
@@ -64,7 +67,9 @@ fn instance(out: &Path, url: &str) -> Running {
         "--emit-result",
         "--out",
         out.to_str().unwrap(),
-    ])
+    ]);
+    args.rotate_left(split.len());
+    spawn(&args)
 }
 
 /// The result of the run under `out` marked as instance `i` of `n` of run `id` (what
@@ -98,9 +103,21 @@ fn killing_one_instance_fails_the_merge_and_names_it() {
     let served = Served::start();
     let tmp = tempfile::tempdir().unwrap();
     let outs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("i{i}"))).collect();
-    let mut runs: Vec<Running> = outs.iter().map(|o| instance(o, &served.url)).collect();
+    // A real split run: instances 0..2 of run `run-k`, one agreed start.
+    let start = (chrono::Utc::now().timestamp_millis() + 1500).to_string();
+    let mut runs: Vec<Running> = outs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let i = i.to_string();
+            let split = ["--instance", &i, "--instances", "3", "--run-id", "run-k"];
+            let mut split = split.to_vec();
+            split.extend(["--start-at", &start]);
+            instance(o, &served.url, &split)
+        })
+        .collect();
     // Instance 1 dies mid-run (SIGKILL: no result of its own, as a lost pod).
-    std::thread::sleep(Duration::from_millis(2000));
+    std::thread::sleep(Duration::from_millis(3500));
     let mut killed = runs.remove(1);
     killed.child.kill().unwrap();
     killed.child.wait().unwrap();
@@ -108,8 +125,11 @@ fn killing_one_instance_fails_the_merge_and_names_it() {
         let f = r.finish(WITHIN);
         assert_eq!(f.code(), 0, "instance run {n}: {}", f.stderr);
     }
-    let r0 = as_instance(&outs[0], "run-k", 0, 3, |_| {});
-    let r2 = as_instance(&outs[2], "run-k", 2, 3, |_| {});
+    let (r0, r2) = (
+        run_dir(&outs[0], "split-cache").join("result.json"),
+        run_dir(&outs[2], "split-cache").join("result.json"),
+    );
+    let host = result_json(&run_dir(&outs[2], "split-cache"))["instances"][0]["hostname"].clone();
 
     // Without --allow-partial the gate refuses to judge an incomplete run.
     let refused = merge(&tmp.path().join("m1"), &[], &[&r0, &r2]);
@@ -164,7 +184,7 @@ fn killing_one_instance_fails_the_merge_and_names_it() {
     );
     let inputs = m["merge"]["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 2);
-    assert_eq!(inputs[1]["hostname"], "gen-2");
+    assert_eq!(inputs[1]["hostname"], host);
     assert!(inputs.iter().all(|i| i["generator"].is_object()));
     let why = "partial merge: instance(s) 1 of 3 missing";
     let html = read(&out.join("report.html"));
@@ -203,7 +223,7 @@ fn complete_instances_pass_from_files_and_logs_and_a_saturated_one_is_unjudgeabl
     let served = Served::start();
     let tmp = tempfile::tempdir().unwrap();
     let outs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("i{i}"))).collect();
-    let runs: Vec<Running> = outs.iter().map(|o| instance(o, &served.url)).collect();
+    let runs: Vec<Running> = outs.iter().map(|o| instance(o, &served.url, &[])).collect();
     let done: Vec<_> = runs.into_iter().map(|r| r.finish(WITHIN)).collect();
     for (n, f) in done.iter().enumerate() {
         assert_eq!(f.code(), 0, "instance run {n}: {}", f.stderr);
