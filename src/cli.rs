@@ -14,19 +14,31 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Exit codes, shown under `--help`.
-pub const EXIT_CODES: &str = "Exit codes:\n  0    every SLO held (and no baseline regression)\n  1    a gate failed: an SLO, or a baseline regression\n  2    the run could not be judged: invalid scenario or arguments, target unreachable, internal error\n  130  interrupted (results measured so far are saved)";
+/// The exit code table, as a literal for `concat!`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:\n  0    every SLO held, no baseline regression (an instance of a split run: it ran)\n  1    a gate failed: an SLO or a baseline regression (never an instance: `merge` gates)\n  2    the run could not be judged: invalid scenario or arguments, target unreachable, internal\n       error\n  3    too late to start: past `--start-at` by more than `--start-tolerance`; no load sent\n  130  interrupted (results measured so far are saved)"
+    };
+}
+
+/// Exit codes, shown under `--help` (and `run --help`).
+pub const EXIT_CODES: &str = exit_codes!();
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario and check its SLOs.
     #[command(
-        after_help = "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet"
+        after_help = concat!(
+            "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet\n  nexus-bench run scenario.toml --instance auto --instances 3 --start-at 2026-11-30T12:00:00Z\n\n",
+            exit_codes!()
+        )
     )]
     Run(RunArgs),
     /// Parse and check scenario files without sending traffic; print the resolved plans.
-    #[command(after_help = "Examples:\n  nexus-bench validate scenarios/*.toml")]
+    #[command(
+        after_help = "Examples:\n  nexus-bench validate scenarios/*.toml\n  nexus-bench validate scenario.toml --instances 3"
+    )]
     Validate(ValidateArgs),
     /// Serve the reference supervisor, mesh and cache APIs.
     #[command(
@@ -41,11 +53,17 @@ pub enum Command {
         after_help = "Examples:\n  nexus-bench compare reports/baselines/main/cache.json reports/cache/20261125T120000Z"
     )]
     Compare(CompareArgs),
-    /// Merge results of the same scenario run on several machines into one.
+    /// Merge results of one scenario run on several machines (instances) into one, and gate
+    /// on it: SLOs judged on the merged histograms, exit codes as for `run`.
     #[command(
-        after_help = "Examples:\n  nexus-bench merge -o merged/ host-a/result.json host-b/result.json"
+        after_help = "Examples:\n  nexus-bench merge -o merged/ host-a/result.json host-b/result.json\n  kubectl logs -l batch.kubernetes.io/job-name=load --tail=-1 --prefix | nexus-bench merge -o merged/ --from-logs -"
     )]
     Merge(MergeArgs),
+    /// Run a scenario on Kubernetes as N instances: render the manifests.
+    #[command(
+        after_help = "Examples:\n  nexus-bench k8s render scenarios/cache.toml --instances 4 --image registry.example/nexus-bench:0.1 --target http://cache.svc:8080 | kubectl apply -f -"
+    )]
+    K8s(K8sArgs),
     /// Print a JSON Schema: `scenario` (scenario files) or `result` (result.json).
     #[command(
         after_help = "Examples:\n  nexus-bench schema scenario > scenario.schema.json\n  nexus-bench schema result"
@@ -115,6 +133,36 @@ pub struct RunArgs {
     /// Sample nexus-bench itself and write its flamegraph.
     #[arg(long)]
     pub profile: bool,
+    /// Run only share I (0 ≤ I < N) of the load of a run split over `--instances N`, or
+    /// `auto`: from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_PROCID and
+    /// SLURM_NTASKS (Slurm). An instance's exit code says only whether it ran; the gate is
+    /// `nexus-bench merge`.
+    #[arg(long, value_name = "I|auto", help_heading = "Split runs")]
+    pub instance: Option<String>,
+    /// How many instances share the load (with `--instance`).
+    #[arg(long, value_name = "N", help_heading = "Split runs")]
+    pub instances: Option<u32>,
+    /// The id every instance of one run records [default: from the scenario's hash and
+    /// the start].
+    #[arg(long, value_name = "ID", help_heading = "Split runs")]
+    pub run_id: Option<String>,
+    /// Start the load at this time (RFC 3339, e.g. `2026-11-30T12:00:00Z`, or Unix
+    /// milliseconds); the run's clock starts there, so instances' schedules align.
+    #[arg(long, value_name = "TIME", help_heading = "Split runs")]
+    pub start_at: Option<String>,
+    /// With `--start-at`: arriving later than the start by more than this exits 3 (too late
+    /// to start) without sending load.
+    #[arg(
+        long,
+        value_name = "D",
+        default_value = "1s",
+        help_heading = "Split runs"
+    )]
+    pub start_tolerance: String,
+    /// At the end, print result.json to stdout as framed lines (`NEXUS-BENCH-RESULT v1 …`)
+    /// for `merge --from-logs` to collect from the logs of a cluster without shared storage.
+    #[arg(long)]
+    pub emit_result: bool,
 }
 
 /// `nexus-bench validate`.
@@ -126,6 +174,9 @@ pub struct ValidateArgs {
     /// Overrides, as for `run`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Also print each instance's share of the load when split over N instances.
+    #[arg(long, value_name = "N")]
+    pub instances: Option<u32>,
 }
 
 /// `nexus-bench serve`.
@@ -230,10 +281,99 @@ pub struct CompareArgs {
 /// `nexus-bench merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Result files or run folders, all of the same scenario.
-    #[arg(required = true)]
+    /// Result files or run folders, all of the same scenario (with `run --instance`: every
+    /// instance of one run, each once).
+    #[arg(required_unless_present = "from_logs")]
     pub results: Vec<PathBuf>,
     /// Output run folder.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Also read results that `run --emit-result` printed, from this log (`-`: stdin), e.g.
+    /// `kubectl logs -l batch.kubernetes.io/job-name=J --tail=-1 --prefix` output; other
+    /// lines are ignored.
+    #[arg(long, value_name = "FILE|-")]
+    pub from_logs: Option<PathBuf>,
+    /// Merge a run whose instances are not all there (or did not all complete): the verdict
+    /// is then `fail`, naming what is missing.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Judge the SLOs (and `[baseline]` settings) of this scenario file instead of those
+    /// recorded in the results; it must be the file the instances ran.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Compare the merged run against a named baseline (or a result path) and gate on
+    /// regressions.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: Option<String>,
+    /// With `--baseline`: largest tolerated regression (e.g. `10%`).
+    #[arg(long, value_name = "PCT")]
+    pub max_regression: Option<String>,
+    /// With `--baseline`: changes smaller than this are never regressions (e.g. `2%`).
+    #[arg(long, value_name = "PCT")]
+    pub noise: Option<String>,
+    /// With `--baseline`: significance level of the statistical test.
+    #[arg(long, value_name = "ALPHA")]
+    pub significance: Option<f64>,
+    /// With `--baseline`: compare even when the scenario or load settings differ.
+    #[arg(long)]
+    pub force: bool,
+    /// No summary table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `nexus-bench k8s`.
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: K8sCommand,
+}
+
+/// The `k8s` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print a ConfigMap (the scenario and the files it names) and an Indexed Job of N pods
+    /// that each run one instance from one shared start time, printing their results to their
+    /// logs (`--emit-result`), as YAML for `kubectl apply -f -`. See deploy/kubernetes/.
+    Render(K8sRenderArgs),
+}
+
+/// `nexus-bench k8s render`.
+#[derive(Debug, Args)]
+pub struct K8sRenderArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// How many instances (pods) share the load.
+    #[arg(long, value_name = "N")]
+    pub instances: u32,
+    /// Container image with `nexus-bench` on its PATH (see the repository's Dockerfile).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Namespace of the ConfigMap and the Job [default: kubectl's current one].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The instances start this long after rendering; apply the manifests at once.
+    #[arg(long, value_name = "D", default_value = "30s")]
+    pub start_in: String,
+    /// Start at this instant instead (RFC 3339 or Unix milliseconds): the output is then the
+    /// same on every call.
+    #[arg(long, value_name = "TIME", conflicts_with = "start_in")]
+    pub start_at: Option<String>,
+    /// Run id every instance records [default: the scenario name and the start time].
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Send the load here instead of the scenario's `target.base_url` (passed to `run`).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Override a scenario value (repeatable; checked now, passed to `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// CPU requested per pod (a Kubernetes quantity); its whole CPUs are the worker threads.
+    /// No CPU limit is set: throttling would distort the latencies measured.
+    #[arg(long, value_name = "QTY", default_value = "2")]
+    pub cpu: String,
+    /// Memory requested and limited per pod.
+    #[arg(long, value_name = "QTY", default_value = "1Gi")]
+    pub memory: String,
 }

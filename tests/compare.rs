@@ -187,6 +187,7 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
         profiles: vec![],
         run_id: None,
         instances: vec![],
+        merge: None,
     }
 }
 

@@ -12,6 +12,8 @@ mod compare;
 mod engine;
 mod launch;
 mod long_run;
+mod merge;
+mod merge_logs;
 mod observe;
 mod outputs;
 mod profiler;
@@ -19,6 +21,7 @@ mod protocols;
 mod reference;
 mod results;
 mod scenarios;
+mod split;
 /// Proves the shared TLS test support below before other areas rely on it.
 #[path = "tls_support.rs"]
 mod tls;

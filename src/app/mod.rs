@@ -1,9 +1,11 @@
 //! One function per subcommand: the only place that knows every stage, and the only user of
 //! `anyhow`.
 
+mod baseline;
 mod compare;
 mod drive;
 mod embedded_tls;
+mod k8s;
 mod merge;
 mod observe;
 mod profile_diff;
@@ -11,6 +13,7 @@ mod progress;
 mod report;
 mod run;
 mod serve;
+mod split;
 mod target;
 mod validate;
 
@@ -25,6 +28,9 @@ pub enum Outcome {
     GateFailed,
     /// The run could not be judged: exit 2.
     Invalid,
+    /// Too late to start (`--start-at` passed by more than the tolerance), no load sent:
+    /// exit 3.
+    TooLate,
     /// Interrupted, results saved: exit 130.
     Interrupted,
 }
@@ -36,6 +42,7 @@ impl Outcome {
             Outcome::Pass => 0,
             Outcome::GateFailed => 1,
             Outcome::Invalid => 2,
+            Outcome::TooLate => 3,
             Outcome::Interrupted => 130,
         }
     }
@@ -60,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Report(args) => report::report(args),
         Command::Compare(args) => compare::compare(args),
         Command::Merge(args) => merge::merge(args),
+        Command::K8s(args) => k8s::k8s(args.command),
         Command::Schema { which } => {
             let schema = match which.as_str() {
                 "result" => crate::result::RunResult::json_schema(),

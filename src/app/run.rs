@@ -11,11 +11,12 @@ use anyhow::Context;
 use super::Outcome;
 use super::drive::{Drive, TARGET_EXITED, drive};
 use super::observe::Observers;
+use super::split::{self, NotStarted, instance_label, rfc3339};
 use super::target::RunTarget;
-use crate::analysis::{compare, slo};
+use crate::analysis::slo;
 use crate::cli::RunArgs;
 use crate::engine::ResolvedTarget;
-use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section, comparison};
+use crate::output::{self, OutputOptions, ReportInput};
 use crate::result::{self, RunResult, RunStatus, Verdict};
 use crate::scenario::{self, Overrides};
 
@@ -26,9 +27,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         target: args.target.clone(),
         duration: args.duration.clone(),
     };
+    let Some((split, identity, tolerance)) = split::distribution(&args) else {
+        return Ok(Outcome::Invalid);
+    };
     let plan = match scenario::load(&args.scenario, &overrides) {
         Ok(mut plan) => {
             plan.target.tls.insecure |= args.insecure;
+            plan.split = split;
+            plan.identity = identity;
             Arc::new(plan)
         }
         Err(errors) => {
@@ -80,9 +86,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         eprintln!("error: target {base_url} is unreachable: {e}");
         return Ok(Outcome::Invalid);
     }
-    let dir = run_dir(&args.out, &plan.name)?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
+    if let Some(start_ms) = plan.identity.start_at_unix_ms {
+        if !args.quiet {
+            eprintln!(
+                "{}waiting to start at {}",
+                instance_label(split),
+                rfc3339(start_ms)
+            );
+        }
+        match split::wait_for_start(start_ms, tolerance, || stop.load(Ordering::Relaxed)) {
+            Ok(()) => {}
+            Err(NotStarted::TooLate(late)) => {
+                eprintln!(
+                    "error: too late to start: {} past --start-at {} (tolerance {}); no load was sent",
+                    crate::units::format_duration(late),
+                    rfc3339(start_ms),
+                    crate::units::format_duration(tolerance)
+                );
+                return Ok(Outcome::TooLate);
+            }
+            Err(NotStarted::Interrupted) => {
+                eprintln!("interrupted before the start; no load was sent");
+                return Ok(Outcome::Interrupted);
+            }
+        }
+    }
+    let dir = run_dir(&args.out, &plan.name)?;
 
     let mut run_target = run_target;
     let (observers, clock) = Observers::start(&plan, &base_url, &dir, args.profile);
@@ -120,34 +151,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let mut invalid = matches!(result.verdict, Verdict::Unjudgeable | Verdict::Inconclusive);
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
-        match result::load_baseline(name, &plan.name) {
-            Err(e) => {
-                eprintln!("error: baseline `{name}`: {e}");
-                invalid = true;
-            }
-            Ok((base_path, base)) => match compare::compare(&base, &result, &compare_opts) {
-                Err(e) => {
-                    eprintln!("error: cannot compare with {}: {e}", base_path.display());
-                    invalid = true;
-                }
-                Ok(c) => {
-                    if !args.quiet {
-                        eprintln!(
-                            "{}",
-                            comparison::render_terminal(&c, super::color_enabled())
-                        );
-                    }
-                    gate_failed |= c.regressed();
-                    // An inconclusive gate is not a pass.
-                    invalid |= !c.regressed() && c.inconclusive();
-                    sections.push(comparison_section(&c, &base, &result));
-                    match super::profile_diff::section(&base_path, &base, &dir, &result) {
-                        Ok(s) => sections.extend(s),
-                        Err(e) => eprintln!("warning: CPU profile diff: {e:#}"),
-                    }
-                }
-            },
-        }
+        let b = super::baseline::gate(name, &plan.name, &result, &dir, &compare_opts, args.quiet);
+        gate_failed |= b.regressed;
+        invalid |= b.invalid;
+        sections = b.sections;
     }
     let input = ReportInput {
         result: &result,
@@ -183,6 +190,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if args.summary.as_deref() == Some("json") {
         println!("{}", summary_line(&result));
     }
+    if args.emit_result {
+        result::emit_frames(&result, &mut std::io::stdout().lock()).context("--emit-result")?;
+    }
+    if split.is_split() {
+        // An instance's SLOs judge its share only: the run's gate is the merge of all.
+        if !args.quiet {
+            eprintln!(
+                "{}SLO verdicts above describe this share only and do not set the exit code; the gate of run `{}` is `nexus-bench merge` over all {} results",
+                instance_label(split),
+                result.run_id.as_deref().unwrap_or("?"),
+                split.instances()
+            );
+        }
+        return Ok(
+            if result.status == RunStatus::Interrupted && !target_crashed {
+                Outcome::Interrupted
+            } else if target_crashed {
+                Outcome::Invalid
+            } else {
+                Outcome::Pass
+            },
+        );
+    }
     Ok(
         if result.status == RunStatus::Interrupted && !target_crashed {
             Outcome::Interrupted
@@ -194,24 +224,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             Outcome::Pass
         },
     )
-}
-
-/// The baseline comparison as a report section (HTML, Markdown, one JUnit case per metric).
-fn comparison_section(c: &compare::Comparison, base: &RunResult, current: &RunResult) -> Section {
-    Section {
-        id: "baseline".into(),
-        title: "Baseline comparison".into(),
-        html: comparison::render_html(c, base, current),
-        markdown: comparison::render_markdown(c),
-        junit: comparison::junit_cases(c)
-            .into_iter()
-            .map(|(name, failure)| JunitCase {
-                name,
-                failure,
-                details: String::new(),
-            })
-            .collect(),
-    }
 }
 
 /// The one-line JSON summary for `--summary json` (also read by the side-by-side harness).

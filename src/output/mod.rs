@@ -20,6 +20,7 @@ pub mod hlog;
 pub mod html;
 mod html_observe;
 mod html_tables;
+pub mod instances;
 pub mod junit;
 pub mod markdown;
 pub mod profile_diff;

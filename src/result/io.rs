@@ -232,27 +232,30 @@ pub fn load(path: &Path) -> Result<RunResult, ResultIoError> {
         path: path.clone(),
         source,
     })?;
-    let format = |message: String| ResultIoError::Format {
+    let mut result = from_json_bytes(&bytes).map_err(|message| ResultIoError::Format {
         path: path.clone(),
         message,
-    };
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| format(e.to_string()))?;
-    match value.get("schema_version").and_then(|v| v.as_u64()) {
-        // Versions 1 and 2 lack only optional sections and fields, which default to empty.
-        Some(v) if (1..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
-        Some(v) => {
-            return Err(format(format!(
-                "schema_version {v}, but this nexus-bench reads version {SCHEMA_VERSION}; use the nexus-bench that wrote it"
-            )));
-        }
-        None => return Err(format("no schema_version field".into())),
-    }
-    let mut result: RunResult = serde_json::from_value(value).map_err(|e| format(e.to_string()))?;
+    })?;
     // A checkpoint of a run in progress (or killed): its time series is in the journal.
     let journal = journal_path(&path);
     if result.status == RunStatus::Running && result.timeseries.is_empty() && journal.is_file() {
         result.timeseries = read_journal(&journal)?;
     }
     Ok(result)
+}
+
+/// Parses a result from its JSON, refusing unknown schema versions with a clear message.
+pub(super) fn from_json_bytes(bytes: &[u8]) -> Result<RunResult, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        // Versions 1 and 2 lack only optional sections and fields, which default to empty.
+        Some(v) if (1..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
+        Some(v) => {
+            return Err(format!(
+                "schema_version {v}, but this nexus-bench reads version {SCHEMA_VERSION}; use the nexus-bench that wrote it"
+            ));
+        }
+        None => return Err("no schema_version field".into()),
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
 }

@@ -10,7 +10,9 @@ mod baseline;
 mod build;
 mod coarse;
 mod connections;
+mod frames;
 mod histogram;
+mod instances;
 mod io;
 mod merge;
 mod thin;
@@ -23,14 +25,18 @@ use serde::{Deserialize, Serialize};
 use crate::recorder::ErrorKind;
 
 pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
-pub use build::{RunMeta, build, covered_ms, head, target_label, timeseries};
+pub use build::{
+    RunMeta, build, covered_ms, derived_run_id, head, rfc3339_ms, target_label, timeseries,
+};
 pub use connections::ConnectionStats;
 pub use histogram::{EncodedHistogram, HistogramError};
 // The histogram type of result files is the recorder's; re-exported because this module's
 // API (`EncodedHistogram::decode`) speaks of it.
 pub use crate::recorder::{Hist, MAX_US, new_histogram};
+pub use frames::{FrameError, RESULT_FRAME_MARKER, emit_frames, parse_frames};
+pub use instances::{InstanceSet, SetError, check_set};
 pub use io::{Journal, ResultIoError, journal_path, load, save_atomic, to_json};
-pub use merge::{MergeError, merge};
+pub use merge::{MergeError, MergeInfo, MergedInput, merge};
 pub use thin::{thin_machine, thin_readings};
 
 /// Version of the result format. Bump on any change that a reader of an older file could
@@ -44,10 +50,12 @@ pub use thin::{thin_machine, thin_readings};
 /// other work, steal), per-second `length_ms`, the verdict `inconclusive` and, on SLOs, `interval` and
 /// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load);
 /// 4 — adds `run_id` and `instances` (which share of a distributed run this is, or which
-/// instances a merged result holds); a time series whose resolution coarsens with the run's
-/// length (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
-/// `requests_by_second` and `errors_by_second`), the checkpoint journal
-/// (`result.journal`) and `generator.rss_trend` (versions 1 to 3 still load).
+/// instances a merged result holds), `merge` (a merged result's per-machine sections —
+/// target process, generator health, probes, profiles — per input, and the instances a
+/// partial merge lacks), a time series whose resolution coarsens with the run's length
+/// (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
+/// `requests_by_second` and `errors_by_second`), the checkpoint journal (`result.journal`)
+/// and `generator.rss_trend` (versions 1 to 3 still load).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The warning every output of a run without TLS certificate verification carries.
@@ -113,6 +121,11 @@ pub struct RunResult {
     /// version 4.
     #[serde(default)]
     pub instances: Vec<InstanceInfo>,
+    /// For a merged result: each input's per-machine sections and the instances missing
+    /// from a partial merge (`merge --allow-partial`). Absent for a single run and in files
+    /// older than version 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeInfo>,
 }
 
 /// One instance of a run whose load was split across several generators (`run --instance`).

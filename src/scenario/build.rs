@@ -63,6 +63,8 @@ pub(crate) fn plan(
         probes,
         target_profile,
         gate: gate(ctx, raw.baseline.as_ref()),
+        split: Default::default(),
+        identity: Default::default(),
     }
 }
 

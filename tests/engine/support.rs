@@ -74,6 +74,8 @@ pub fn plan(
         probes: vec![],
         target_profile: None,
         gate: Default::default(),
+        split: Default::default(),
+        identity: Default::default(),
     }
 }
 

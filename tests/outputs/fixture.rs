@@ -352,6 +352,7 @@ pub fn build(spec: &Spec) -> RunResult {
         profiles: Vec::new(),
         run_id: None,
         instances: Vec::new(),
+        merge: None,
     }
 }
 
