@@ -11,6 +11,7 @@ mod error_kind;
 mod histogram;
 mod phases;
 pub mod series;
+mod span;
 
 use std::time::{Duration, Instant};
 

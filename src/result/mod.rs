@@ -50,9 +50,9 @@ pub use thin::{thin_machine, thin_readings};
 /// other work, steal), per-second `length_ms`, the verdict `inconclusive` and, on SLOs, `interval` and
 /// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load);
 /// 4 — adds `run_id` and `instances` (which share of a distributed run this is, or which
-/// instances a merged result holds) and `merge` (a merged result's per-machine sections —
+/// instances a merged result holds), `merge` (a merged result's per-machine sections —
 /// target process, generator health, probes, profiles — per input, and the instances a
-/// partial merge lacks); a time series whose resolution coarsens with the run's length
+/// partial merge lacks), a time series whose resolution coarsens with the run's length
 /// (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
 /// `requests_by_second` and `errors_by_second`), the checkpoint journal (`result.journal`)
 /// and `generator.rss_trend` (versions 1 to 3 still load).
