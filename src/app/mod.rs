@@ -4,6 +4,7 @@
 mod compare;
 mod drive;
 mod embedded_tls;
+mod heap;
 mod merge;
 mod observe;
 mod profile_diff;

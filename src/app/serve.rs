@@ -27,6 +27,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        if args.heap_profiling {
+            // Before the address is printed: the first profile loads the symbol tables, and
+            // that step of resident memory belongs to the start-up, not to a run.
+            crate::reference::activate_heap_profiling().await?;
+        }
         let listener = crate::reference::bind(args.addr.as_str())
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;

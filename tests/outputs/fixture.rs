@@ -458,6 +458,7 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
                 total_percent: 60.0,
             }],
             error: None,
+            heap: None,
         },
         ProfileInfo {
             kind: "generator".into(),
@@ -467,6 +468,7 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
             duration_ms: 0.0,
             top: vec![],
             error: Some(format!("self-profiling failed: {name}")),
+            heap: None,
         },
     ];
     result
