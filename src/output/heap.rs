@@ -85,15 +85,16 @@ fn entry(out: &mut String, p: &ProfileInfo, h: &HeapInfo, assets: Option<&Path>)
         );
     }
     out.push_str("<h3>What grew: end − start</h3>");
+    // The table first: it names the sites at a glance, above a graph that may be tall.
+    if !h.growth.is_empty() {
+        growth_table(out, h);
+    }
     match h.growth_flamegraph_file.as_deref() {
         Some(f) => embed(out, f, "heap growth flamegraph", assets),
         None if !h.growth.is_empty() => {
             out.push_str("<p class=\"note\">No stack gained in-use memory.</p>");
         }
         None => {}
-    }
-    if !h.growth.is_empty() {
-        growth_table(out, h);
     }
     if let Some(f) = p.flamegraph_file.as_deref() {
         out.push_str("<h3>In use at the end</h3>");
