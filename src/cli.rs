@@ -14,19 +14,31 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Exit codes, shown under `--help`.
-pub const EXIT_CODES: &str = "Exit codes:\n  0    every SLO held (and no baseline regression)\n  1    a gate failed: an SLO, or a baseline regression\n  2    the run could not be judged: invalid scenario or arguments, target unreachable, internal error\n  130  interrupted (results measured so far are saved)";
+/// The exit code table, as a literal for `concat!`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:\n  0    every SLO held, no baseline regression (an instance of a split run: it ran)\n  1    a gate failed: an SLO or a baseline regression (never an instance: `merge` gates)\n  2    the run could not be judged: invalid scenario or arguments, target unreachable, internal\n       error\n  3    too late to start: past `--start-at` by more than `--start-tolerance`; no load sent\n  130  interrupted (results measured so far are saved)"
+    };
+}
+
+/// Exit codes, shown under `--help` (and `run --help`).
+pub const EXIT_CODES: &str = exit_codes!();
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario and check its SLOs.
     #[command(
-        after_help = "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet"
+        after_help = concat!(
+            "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet\n  nexus-bench run scenario.toml --instance auto --instances 3 --start-at 2026-11-30T12:00:00Z\n\n",
+            exit_codes!()
+        )
     )]
     Run(RunArgs),
     /// Parse and check scenario files without sending traffic; print the resolved plans.
-    #[command(after_help = "Examples:\n  nexus-bench validate scenarios/*.toml")]
+    #[command(
+        after_help = "Examples:\n  nexus-bench validate scenarios/*.toml\n  nexus-bench validate scenario.toml --instances 3"
+    )]
     Validate(ValidateArgs),
     /// Serve the reference supervisor, mesh and cache APIs.
     #[command(
@@ -115,6 +127,32 @@ pub struct RunArgs {
     /// Sample nexus-bench itself and write its flamegraph.
     #[arg(long)]
     pub profile: bool,
+    /// Run only share I (0 ≤ I < N) of the load of a run split over `--instances N`, or
+    /// `auto`: from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_PROCID and
+    /// SLURM_NTASKS (Slurm). An instance's exit code says only whether it ran; the gate is
+    /// `nexus-bench merge`.
+    #[arg(long, value_name = "I|auto", help_heading = "Split runs")]
+    pub instance: Option<String>,
+    /// How many instances share the load (with `--instance`).
+    #[arg(long, value_name = "N", help_heading = "Split runs")]
+    pub instances: Option<u32>,
+    /// The id every instance of one run records [default: from the scenario's hash and
+    /// the start].
+    #[arg(long, value_name = "ID", help_heading = "Split runs")]
+    pub run_id: Option<String>,
+    /// Start the load at this time (RFC 3339, e.g. `2026-11-30T12:00:00Z`, or Unix
+    /// milliseconds); the run's clock starts there, so instances' schedules align.
+    #[arg(long, value_name = "TIME", help_heading = "Split runs")]
+    pub start_at: Option<String>,
+    /// With `--start-at`: arriving later than the start by more than this exits 3 (too late
+    /// to start) without sending load.
+    #[arg(
+        long,
+        value_name = "D",
+        default_value = "1s",
+        help_heading = "Split runs"
+    )]
+    pub start_tolerance: String,
 }
 
 /// `nexus-bench validate`.
@@ -126,6 +164,9 @@ pub struct ValidateArgs {
     /// Overrides, as for `run`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Also print each instance's share of the load when split over N instances.
+    #[arg(long, value_name = "N")]
+    pub instances: Option<u32>,
 }
 
 /// `nexus-bench serve`.

@@ -105,13 +105,17 @@ impl Need {
     }
 }
 
-/// Estimates the descriptors `plan` needs with `threads` worker threads.
+/// Estimates the descriptors `plan` needs with `threads` worker threads (for this
+/// instance's share of a split run).
 pub fn estimate(plan: &Plan, threads: usize) -> Need {
+    let split = plan.split;
     let actors = match plan.load.model {
-        LoadModel::Closed { .. } => plan.load.profile.peak().ceil().max(0.0) as u64,
+        LoadModel::Closed { .. } => split.share(plan.load.profile.max_users()),
         // Idle users keep their connections; at most `max_in_flight` (plus one per worker
         // from rounding the cap up) exist at once.
-        LoadModel::Open { max_in_flight } => (max_in_flight + threads) as u64,
+        LoadModel::Open { max_in_flight } => {
+            (max_in_flight.div_ceil(split.instances() as usize) + threads) as u64
+        }
     };
     let mut per_actor = 1;
     if plan
@@ -129,7 +133,11 @@ pub fn estimate(plan: &Plan, threads: usize) -> Need {
     }
     Need {
         load: actors * per_actor,
-        streams: plan.streams.iter().map(|s| u64::from(s.connections)).sum(),
+        streams: plan
+            .streams
+            .iter()
+            .map(|s| split.share(u64::from(s.connections)))
+            .sum(),
         probes: plan.probes.len() as u64 + u64::from(plan.target_profile.is_some()),
         overhead: SLACK + PER_THREAD * threads as u64,
         launched: plan.launch.is_some() || matches!(plan.target.base, TargetBase::Embedded { .. }),

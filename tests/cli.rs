@@ -1,8 +1,11 @@
 //! End to end through the real `nexus-bench` binary on loopback: every shipped scenario passes
 //! against its embedded target in a short run, and each exit code (0 pass, 1 gate failed,
-//! 2 invalid or unreachable, 130 interrupted) is produced by the situation it stands for,
-//! without leaving a child process behind.
+//! 2 invalid or unreachable, 3 too late to start, 130 interrupted) is produced by the
+//! situation it stands for, without leaving a child process behind; a load split over
+//! instances adds up to the single-machine run.
 
+#[path = "cli/distributed.rs"]
+mod distributed;
 #[path = "cli/exits.rs"]
 mod exits;
 #[path = "cli/shipped.rs"]

@@ -18,6 +18,7 @@ mod protocols;
 mod reference;
 mod results;
 mod scenarios;
+mod split;
 /// Proves the shared TLS test support below before other areas rely on it.
 #[path = "tls_support.rs"]
 mod tls;

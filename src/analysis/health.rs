@@ -28,10 +28,10 @@ pub fn schedule_warning(plan: &Plan, issued: u64, ran: Duration) -> Option<Strin
     let LoadModel::Open { .. } = plan.load.model else {
         return None;
     };
+    // This instance's share of the global schedule (all of it on one machine).
     let scheduled = plan
-        .load
-        .profile
-        .integral(ran.min(plan.load.profile.duration()));
+        .split
+        .share(crate::plan::arrivals_before(&plan.load.profile, ran)) as f64;
     let flows = plan
         .mix
         .iter()

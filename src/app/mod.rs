@@ -12,6 +12,7 @@ mod progress;
 mod report;
 mod run;
 mod serve;
+mod split;
 mod target;
 mod validate;
 
@@ -26,6 +27,9 @@ pub enum Outcome {
     GateFailed,
     /// The run could not be judged: exit 2.
     Invalid,
+    /// Too late to start (`--start-at` passed by more than the tolerance), no load sent:
+    /// exit 3.
+    TooLate,
     /// Interrupted, results saved: exit 130.
     Interrupted,
 }
@@ -37,6 +41,7 @@ impl Outcome {
             Outcome::Pass => 0,
             Outcome::GateFailed => 1,
             Outcome::Invalid => 2,
+            Outcome::TooLate => 3,
             Outcome::Interrupted => 130,
         }
     }

@@ -93,7 +93,7 @@ impl Observers {
                 None
             }
         });
-        let clock = Clock::start(plan.load.warmup);
+        let clock = super::split::clock(plan);
         let thread = thread.map(|(handle, stop, clock_tx)| {
             let _ = clock_tx.send(clock);
             (handle, stop)

@@ -11,6 +11,7 @@ use anyhow::Context;
 use super::Outcome;
 use super::drive::{Drive, TARGET_EXITED, drive};
 use super::observe::Observers;
+use super::split::{self, NotStarted, instance_label, rfc3339};
 use super::target::RunTarget;
 use crate::analysis::{compare, slo};
 use crate::cli::RunArgs;
@@ -26,9 +27,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         target: args.target.clone(),
         duration: args.duration.clone(),
     };
+    let Some((split, identity, tolerance)) = split::distribution(&args) else {
+        return Ok(Outcome::Invalid);
+    };
     let plan = match scenario::load(&args.scenario, &overrides) {
         Ok(mut plan) => {
             plan.target.tls.insecure |= args.insecure;
+            plan.split = split;
+            plan.identity = identity;
             Arc::new(plan)
         }
         Err(errors) => {
@@ -80,9 +86,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         eprintln!("error: target {base_url} is unreachable: {e}");
         return Ok(Outcome::Invalid);
     }
-    let dir = run_dir(&args.out, &plan.name)?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
+    if let Some(start_ms) = plan.identity.start_at_unix_ms {
+        if !args.quiet {
+            eprintln!(
+                "{}waiting to start at {}",
+                instance_label(split),
+                rfc3339(start_ms)
+            );
+        }
+        match split::wait_for_start(start_ms, tolerance, || stop.load(Ordering::Relaxed)) {
+            Ok(()) => {}
+            Err(NotStarted::TooLate(late)) => {
+                eprintln!(
+                    "error: too late to start: {} past --start-at {} (tolerance {}); no load was sent",
+                    crate::units::format_duration(late),
+                    rfc3339(start_ms),
+                    crate::units::format_duration(tolerance)
+                );
+                return Ok(Outcome::TooLate);
+            }
+            Err(NotStarted::Interrupted) => {
+                eprintln!("interrupted before the start; no load was sent");
+                return Ok(Outcome::Interrupted);
+            }
+        }
+    }
+    let dir = run_dir(&args.out, &plan.name)?;
 
     let mut run_target = run_target;
     let (observers, clock) = Observers::start(&plan, &base_url, &dir, args.profile);
@@ -181,6 +212,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     if args.summary.as_deref() == Some("json") {
         println!("{}", summary_line(&result));
+    }
+    if split.is_split() {
+        // An instance's SLOs judge its share only: the run's gate is the merge of all.
+        if !args.quiet {
+            eprintln!(
+                "{}SLO verdicts above describe this share only and do not set the exit code; the gate of run `{}` is `nexus-bench merge` over all {} results",
+                instance_label(split),
+                result.run_id.as_deref().unwrap_or("?"),
+                split.instances()
+            );
+        }
+        return Ok(
+            if result.status == RunStatus::Interrupted && !target_crashed {
+                Outcome::Interrupted
+            } else if target_crashed {
+                Outcome::Invalid
+            } else {
+                Outcome::Pass
+            },
+        );
     }
     Ok(
         if result.status == RunStatus::Interrupted && !target_crashed {

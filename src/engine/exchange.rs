@@ -56,6 +56,7 @@ impl User {
             data: &plan.data,
             rows: &self.rows,
             counter: &shared.counter,
+            split: plan.split,
             rng: &mut self.rng,
             vu: self.id,
             iteration: self.iteration,

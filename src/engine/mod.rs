@@ -6,8 +6,10 @@
 //! Each worker is an OS thread with its own single-threaded tokio runtime and its own
 //! [`WorkerRecorder`] (the wrk model): nothing is shared per request but two relaxed atomic
 //! counters for templates. Closed-model users are dealt to workers round-robin; open-model
-//! arrivals are interleaved (worker `w` takes arrivals `w`, `w + N`, …), each with its
-//! intended start time from the schedule, from which its latency is measured.
+//! arrivals are interleaved (worker `w` of `T` takes arrivals `w`, `w + T`, …), each with its
+//! intended start time from the schedule, from which its latency is measured. When the load
+//! is split over instances ([`crate::plan::Split`]), the same dealing applies to this
+//! instance's share of the global numbers.
 
 mod check;
 mod exchange;
@@ -167,8 +169,9 @@ fn worker(
                 ctx.closing.notify_waiters();
             })
         };
+        let split = w.ctx.shared.plan.split;
         for stream in &w.ctx.shared.plan.streams {
-            for c in (index as u32..stream.connections).step_by(threads) {
+            for c in split.numbers(u64::from(stream.connections), index, threads) {
                 let holder = Worker {
                     index,
                     threads,
@@ -178,9 +181,7 @@ fn worker(
                     ctx: w.ctx.clone(),
                 };
                 let id = stream.request;
-                tokio::task::spawn_local(
-                    async move { hold::hold(&holder, id, u64::from(c)).await },
-                );
+                tokio::task::spawn_local(async move { hold::hold(&holder, id, c).await });
             }
         }
         let active = match &load.model {
@@ -188,7 +189,12 @@ fn worker(
                 schedule::closed(&w, &load.profile, *think_time).await
             }
             LoadModel::Open { max_in_flight } => {
-                let cap = (*max_in_flight).div_ceil(threads).max(1);
+                // The cap is the run's: each instance, then each thread, takes its share.
+                let instances = w.ctx.shared.plan.split.instances() as usize;
+                let cap = (*max_in_flight)
+                    .div_ceil(instances)
+                    .div_ceil(threads)
+                    .max(1);
                 schedule::open(&w, &load.profile, cap).await
             }
         };

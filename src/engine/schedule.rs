@@ -2,6 +2,10 @@
 //! is active (user `u` is active while `u < level(t)`). Open: arrivals at the instants the
 //! profile's integral gives, whatever the target's speed; an arrival that would exceed the
 //! in-flight cap is dropped and counted, never silently skipped.
+//!
+//! Both take this worker's share of this instance's share of the one global schedule
+//! ([`crate::plan::Split`]): users and arrivals keep their global numbers, which also key
+//! the request mix ([`user::pick`]).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -9,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Worker;
-use super::user::User;
+use super::user::{self, User};
 use crate::plan::Profile;
 use crate::timer::Pacer;
 
@@ -19,7 +23,7 @@ const RAMP_POLL: Duration = Duration::from_millis(50);
 /// Runs this worker's share of the closed model. Returns the count of running iterations
 /// (zero once every user has stopped).
 pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc<Cell<usize>> {
-    let total_users = profile.peak().ceil() as u64;
+    let split = w.ctx.shared.plan.split;
     let active = Rc::new(Cell::new(0usize));
     let total_weight: u32 = w.ctx.shared.plan.mix.iter().map(|m| m.weight).sum();
     if total_weight == 0 {
@@ -28,7 +32,7 @@ pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc
         return active;
     }
     let mut tasks = Vec::new();
-    for u in (w.index as u64..total_users).step_by(w.threads) {
+    for u in split.numbers(profile.max_users(), w.index, w.threads) {
         let ctx = w.ctx.clone();
         let active = active.clone();
         let (epoch, end, stop) = (w.clock.epoch, w.end, w.stop.clone());
@@ -49,14 +53,14 @@ pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc
                 if now >= end || worker.stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let level = profile.level_at(now - epoch).round();
-                if (u as f64) >= level {
+                if u >= profile.users_at(now - epoch) {
                     worker
                         .sleep_until((Instant::now() + RAMP_POLL).min(end))
                         .await;
                     continue;
                 }
-                let item = user.pick(&ctx.shared.plan, total_weight);
+                let key = user::iteration_key(u, user.iteration);
+                let item = user::pick(&ctx.shared.plan.mix, total_weight, key);
                 active.set(active.get() + 1);
                 user.iterate(&ctx, item, None).await;
                 active.set(active.get() - 1);
@@ -73,7 +77,8 @@ pub(crate) async fn closed(w: &Worker, profile: &Profile, think: Duration) -> Rc
     active
 }
 
-/// Runs this worker's share of the open model: arrivals `index`, `index + threads`, ….
+/// Runs this worker's share of the open model: of the global arrivals, those of this
+/// instance (`n mod N`) and, among them, every `threads`-th from this worker's index.
 pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<usize>> {
     let active = Rc::new(Cell::new(0usize));
     let idle: Rc<RefCell<Vec<User>>> = Rc::new(RefCell::new(Vec::new()));
@@ -82,12 +87,12 @@ pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<u
         w.sleep_until(w.end).await;
         return active;
     }
-    let mut next_user = w.index as u64;
-    let mut n = w.index as f64;
-    let mut picker = User::new(u64::MAX - w.index as u64, &w.ctx.shared);
+    let split = w.ctx.shared.plan.split;
+    // Users (connections and state) are numbered globally too: worker w's k-th user of
+    // instance I is number I + N·(w + threads·k).
+    let mut users_made = 0u64;
     let mut pacer = Pacer::new();
-    while let Some(due) = profile.time_of_event(n) {
-        n += w.threads as f64;
+    for (n, due) in split.arrivals(profile, w.index, w.threads) {
         let intended = w.clock.epoch + due;
         if intended >= w.end {
             break;
@@ -108,10 +113,11 @@ pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<u
             continue;
         }
         let mut user = idle.borrow_mut().pop().unwrap_or_else(|| {
-            next_user += w.threads as u64;
-            User::new(next_user - w.threads as u64, &w.ctx.shared)
+            let local = w.index as u64 + w.threads as u64 * users_made;
+            users_made += 1;
+            User::new(split.stripe(local), &w.ctx.shared)
         });
-        let item = picker.pick(&w.ctx.shared.plan, total_weight);
+        let item = user::pick(&w.ctx.shared.plan.mix, total_weight, user::arrival_key(n));
         let (ctx, active2, idle2) = (w.ctx.clone(), active.clone(), idle.clone());
         active.set(active.get() + 1);
         tokio::task::spawn_local(async move {
@@ -120,5 +126,8 @@ pub(crate) async fn open(w: &Worker, profile: &Profile, cap: usize) -> Rc<Cell<u
             idle2.borrow_mut().push(user);
         });
     }
+    // The schedule lasts to the end of the profile even after this worker's last arrival:
+    // an instance with a thin share (or none) measures the same period as the others.
+    w.sleep_until(w.end).await;
     active
 }

@@ -13,14 +13,14 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
 
 use super::check;
 use super::prepare::{Shared, join_path};
 use super::transport::{Conn, Failure, Opened, Response, ws};
 use crate::plan::template::RenderCtx;
-use crate::plan::{Action, MixRun, Plan, Template};
+use crate::plan::{Action, MixItem, MixRun, Template};
 use crate::recorder::{ErrorKind, Sample, WorkerRecorder};
 
 /// First and longest wait after a generator-side failure.
@@ -91,25 +91,17 @@ impl User {
         }
     }
 
-    /// Picks a mix item by weight.
-    pub fn pick(&mut self, plan: &Plan, total_weight: u32) -> usize {
-        let mut x = self.rng.random_range(0..total_weight);
-        for (i, item) in plan.mix.iter().enumerate() {
-            if x < item.weight {
-                return i;
-            }
-            x -= item.weight;
-        }
-        plan.mix.len() - 1
-    }
-
     /// Runs mix item `item`. The first request's latency counts from `intended` when given
     /// (open model); later steps of a flow count from their own send.
     pub async fn iterate(&mut self, ctx: &WorkerCtx, item: usize, intended: Option<Instant>) {
         let plan = &ctx.shared.plan;
         self.vars.iter_mut().for_each(|v| *v = None);
+        // Rows are striped over instances like the work itself: instance I of N reads
+        // rows I, I + N, … (wrapping only when the data is shorter than the work).
+        let split = plan.split;
         for (i, rows) in self.rows.iter_mut().enumerate() {
-            *rows = ctx.shared.data_rows[i].fetch_add(1, Ordering::Relaxed) as usize;
+            let local = ctx.shared.data_rows[i].fetch_add(1, Ordering::Relaxed);
+            *rows = split.stripe(local) as usize;
         }
         match &plan.mix[item].run {
             MixRun::Request(id) => {
@@ -231,6 +223,7 @@ impl User {
             data: &shared.plan.data,
             rows: &self.rows,
             counter: &shared.counter,
+            split: shared.plan.split,
             rng: &mut self.rng,
             vu: self.id,
             iteration: self.iteration,
@@ -242,6 +235,43 @@ impl User {
     pub fn render_path(&mut self, shared: &Shared, t: &Template) -> String {
         join_path(&shared.target.base_path, &self.render(shared, t))
     }
+}
+
+/// Multiplier of Fibonacci hashing (2^64 / φ): `key · GOLDEN mod 2^64` spreads consecutive
+/// keys evenly over the whole range (a low-discrepancy sequence), so the mix's counts stay
+/// within a few of their weights over any run of consecutive keys.
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The mix item for work number `key` ([`arrival_key`], [`iteration_key`]): a pure function
+/// of the key, so the request mix does not depend on how many instances or threads share
+/// the load. No allocation, no shared state.
+pub fn pick(mix: &[MixItem], total_weight: u32, key: u64) -> usize {
+    let point = (u128::from(key.wrapping_mul(GOLDEN)) * u128::from(total_weight)) >> 64;
+    let mut x = point as u32;
+    for (i, item) in mix.iter().enumerate() {
+        if x < item.weight {
+            return i;
+        }
+        x -= item.weight;
+    }
+    mix.len() - 1
+}
+
+/// Open model: the mix key of global arrival `n`. Every instance draws arrival `n`'s item
+/// the same way, so a split run's per-name counts equal a single machine's.
+pub fn arrival_key(n: u64) -> u64 {
+    n
+}
+
+/// Closed model: the mix key of user `user`'s iteration `iteration`. Both numbers are
+/// global, so the draw does not depend on the split; each user's iterations walk the
+/// low-discrepancy sequence from its own (hashed) offset.
+pub fn iteration_key(user: u64, iteration: u64) -> u64 {
+    // splitmix64's finaliser: users' offsets spread over the whole range.
+    let mut z = user.wrapping_add(GOLDEN);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)).wrapping_add(iteration)
 }
 
 /// Runs `fut` until it completes or `timer` fires (`Err`), polling `fut` first.

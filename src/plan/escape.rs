@@ -116,6 +116,7 @@ mod tests {
             data: &[],
             rows: &[],
             counter: &counter,
+            split: Default::default(),
             rng: &mut rng,
             vu: 0,
             iteration: 0,

@@ -8,6 +8,7 @@
 pub mod escape;
 mod profile;
 mod slo;
+mod split;
 pub mod template;
 pub mod tls;
 
@@ -20,6 +21,7 @@ use regex::Regex;
 
 pub use profile::{Profile, Stage};
 pub use slo::{Metric, Op, Slo, Stat, Unit};
+pub use split::{Arrivals, Split, SplitError, arrivals_before};
 pub use template::{Template, VarId};
 
 /// Index of a request (a standalone request or one step of a flow) in [`Plan::requests`].
@@ -65,6 +67,20 @@ pub struct Plan {
     pub heap_profile: Option<HeapProfile>,
     /// The scenario's regression-gate parameters (`[baseline]`); unset ones use defaults.
     pub gate: GateSettings,
+    /// Which share of the load this process runs (`run --instance`; not from the file).
+    pub split: Split,
+    /// How this run is identified and started (`run --run-id`, `--start-at`; not from the
+    /// file).
+    pub identity: RunIdentity,
+}
+
+/// What identifies one run across the instances that share its load.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunIdentity {
+    /// `--run-id`; when unset, the result derives one from the scenario's hash and the start.
+    pub run_id: Option<String>,
+    /// `--start-at`, in Unix milliseconds: the agreed start of every instance's clock.
+    pub start_at_unix_ms: Option<i64>,
 }
 
 /// Regression-gate parameters from the scenario file; command-line flags override them.

@@ -63,6 +63,17 @@ impl Profile {
         from
     }
 
+    /// Closed model: how many users are active at `t` (the level, rounded). User `u` is
+    /// active while `u < users_at(t)`.
+    pub fn users_at(&self, t: Duration) -> u64 {
+        self.level_at(t).round().max(0.0) as u64
+    }
+
+    /// Closed model: the most users ever active (users `0..max_users()` exist).
+    pub fn max_users(&self) -> u64 {
+        self.peak().round().max(0.0) as u64
+    }
+
     /// The number of events the level (as a rate per second) schedules in `[0, t)`: the
     /// integral of the profile.
     pub fn integral(&self, t: Duration) -> f64 {

@@ -4,7 +4,9 @@
 //! Syntax:
 //! - `{{ name }}`: a variable filled by an earlier step's `extract`;
 //! - `{{ set.column }}`: a column of the current row of the CSV data set `set`;
-//! - `{{ counter }}`: a run-wide counter (0, 1, 2, …), `{{ vu }}`: the virtual user's number,
+//! - `{{ counter }}`: a run-wide counter (0, 1, 2, …; instance `I` of `N` renders
+//!   `I, I + N, …`, so instances of a split run never repeat a value), `{{ vu }}`: the
+//!   virtual user's number (global across instances),
 //!   `{{ iteration }}`: the user's iteration number;
 //! - `{{ uuid }}`, `{{ random_int(1, 100) }}`, `{{ random_string(12) }}`;
 //! - `${NAME}`: the environment variable `NAME`, read once at plan time. Its value is a secret:
@@ -81,8 +83,11 @@ pub struct RenderCtx<'a, R: Rng> {
     pub data: &'a [DataSet],
     /// Current row of each data set.
     pub rows: &'a [usize],
-    /// The run-wide counter.
+    /// This process's counter (its `n`-th value renders as the `n`-th of its instance's
+    /// stripe, so instances never render the same value).
     pub counter: &'a AtomicU64,
+    /// Which share of the run this process runs.
+    pub split: super::Split,
     /// The user's random generator.
     pub rng: &'a mut R,
     /// The virtual user's number.
@@ -268,7 +273,9 @@ fn render_part<R: Rng>(part: &Part, escape: Escape, ctx: &mut RenderCtx<'_, R>, 
         }
         Part::Raw(inner) => render_part(inner, Escape::None, ctx, out),
         Part::Counter => {
-            let n = ctx.counter.fetch_add(1, Ordering::Relaxed);
+            let n = ctx
+                .split
+                .stripe(ctx.counter.fetch_add(1, Ordering::Relaxed));
             let _ = write!(out, "{n}");
         }
         Part::Vu => {
@@ -467,6 +474,7 @@ mod tests {
             data: &sets,
             rows: &[1],
             counter: &counter,
+            split: Default::default(),
             rng: &mut rng,
             vu: 3,
             iteration: 0,
@@ -490,6 +498,7 @@ mod tests {
             data: &[],
             rows: &[],
             counter: &counter,
+            split: Default::default(),
             rng: &mut rng,
             vu: 0,
             iteration: 0,

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::merge::{per_sec, ratio};
 use super::{
-    EncodedHistogram, EndpointStats, ErrorSample, Histograms, HostInfo, LoadInfo, RunResult,
-    RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint, StageInfo, Summary, Tool,
-    Totals, Verdict, WindowSummary,
+    EncodedHistogram, EndpointStats, ErrorSample, Histograms, HostInfo, InstanceInfo, LoadInfo,
+    RunResult, RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint, StageInfo, Summary,
+    Tool, Totals, Verdict, WindowSummary,
 };
 use crate::plan::{LoadModel, Plan, TargetBase};
 use crate::recorder::{Aggregate, Clock, EndpointAgg, ErrorKind, Hist};
@@ -88,10 +88,12 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
                 errors: s.errors(),
                 dropped: s.dropped,
                 in_flight_max: s.in_flight_max,
-                load_level: plan
-                    .load
-                    .profile
-                    .level_at(offset.min(plan.load.profile.duration())),
+                load_level: share_of_level(
+                    plan,
+                    plan.load
+                        .profile
+                        .level_at(offset.min(plan.load.profile.duration())),
+                ),
                 latency_ms: WindowSummary::of(&s.latency()),
                 endpoints: s
                     .endpoints
@@ -120,6 +122,19 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
             count: *count,
         })
         .collect();
+    let host = host_info(meta.threads);
+    // Which share of the run this is: a run on one machine is instance 0 of 1.
+    let run_id = plan
+        .identity
+        .run_id
+        .clone()
+        .unwrap_or_else(|| derived_run_id(&plan.source.sha256, meta.clock.start_unix_ms()));
+    let instance = InstanceInfo {
+        instance: plan.split.instance(),
+        instances: plan.split.instances(),
+        start_at: plan.identity.start_at_unix_ms.map(rfc3339_ms),
+        hostname: host.hostname.clone(),
+    };
     RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -133,10 +148,8 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
             sha256: plan.source.sha256.clone(),
             target: target_label(&plan.target.base),
         },
-        hosts: vec![host_info(meta.threads)],
-        started_at: chrono::DateTime::from_timestamp_millis(meta.clock.start_unix_ms())
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .unwrap_or_default(),
+        hosts: vec![host],
+        started_at: rfc3339_ms(meta.clock.start_unix_ms()),
         start_unix_ms: meta.clock.start_unix_ms(),
         load: load_info(plan),
         status: meta.status,
@@ -153,8 +166,37 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         generator: None,
         probes: Vec::new(),
         profiles: Vec::new(),
-        run_id: None,
-        instances: Vec::new(),
+        run_id: Some(run_id),
+        instances: vec![instance],
+    }
+}
+
+/// The run id of a run without `--run-id`: the scenario's hash (12 hex digits) and the
+/// start in Unix milliseconds. Instances given one `--start-at` start their clocks at that
+/// very millisecond, so they derive the same id.
+pub fn derived_run_id(scenario_sha256: &str, start_unix_ms: i64) -> String {
+    let hash: String = scenario_sha256.chars().take(12).collect();
+    format!("{hash}-{start_unix_ms}")
+}
+
+/// Unix milliseconds as RFC 3339 in UTC, to the millisecond (empty if out of range).
+pub fn rfc3339_ms(unix_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(unix_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// This instance's part of the global load level (all of it on one machine), so that the
+/// levels of a split run's instances add up to the scenario's when merged: its users
+/// (`u mod N`) in the closed model, `1/N` of the rate in the open model.
+fn share_of_level(plan: &Plan, level: f64) -> f64 {
+    let split = plan.split;
+    if !split.is_split() {
+        return level;
+    }
+    match plan.load.model {
+        LoadModel::Closed { .. } => split.share(level.round().max(0.0) as u64) as f64,
+        LoadModel::Open { .. } => level / f64::from(split.instances()),
     }
 }
 
@@ -245,5 +287,68 @@ fn host_info(threads: usize) -> HostInfo {
             .map(|n| n.get())
             .unwrap_or(1),
         threads,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{RunIdentity, Split};
+
+    fn result_of(plan: &Plan, clock: Clock) -> RunResult {
+        let meta = RunMeta {
+            clock,
+            measured: Duration::from_secs(1),
+            status: RunStatus::Completed,
+            threads: 1,
+            cancelled: 0,
+            warnings: Vec::new(),
+            ended: None,
+        };
+        build(plan, &Aggregate::new(plan.requests.len()), &meta)
+    }
+
+    #[test]
+    fn a_result_says_which_share_of_which_run_it_is() {
+        let path = std::path::Path::new("scenarios/bench.toml");
+        let mut plan = crate::scenario::load(path, &Default::default()).expect("valid");
+        let clock = Clock::start(Duration::ZERO);
+        let r = result_of(&plan, clock);
+        let sha = &plan.source.sha256;
+        assert_eq!(
+            r.run_id.as_deref(),
+            Some(format!("{}-{}", &sha[..12], clock.start_unix_ms()).as_str())
+        );
+        assert_eq!(r.instances.len(), 1);
+        let one = &r.instances[0];
+        assert_eq!((one.instance, one.instances), (0, 1));
+        assert_eq!(one.start_at, None);
+        assert_eq!(one.hostname, r.hosts[0].hostname);
+
+        plan.split = Split::new(2, 3).expect("valid");
+        plan.identity = RunIdentity {
+            run_id: Some("job-7".into()),
+            start_at_unix_ms: Some(1_764_504_000_000),
+        };
+        let r = result_of(&plan, clock);
+        assert_eq!(r.run_id.as_deref(), Some("job-7"));
+        let one = &r.instances[0];
+        assert_eq!((one.instance, one.instances), (2, 3));
+        assert_eq!(one.start_at.as_deref(), Some("2025-11-30T12:00:00.000Z"));
+    }
+
+    #[test]
+    fn instance_levels_add_up_to_the_scenario_level() {
+        let path = std::path::Path::new("scenarios/bench.toml");
+        let mut plan = crate::scenario::load(path, &Default::default()).expect("valid");
+        let whole: f64 = share_of_level(&plan, 5.0);
+        assert_eq!(whole, 5.0);
+        let parts: Vec<f64> = (0..3)
+            .map(|i| {
+                plan.split = Split::new(i, 3).expect("valid");
+                share_of_level(&plan, 5.0)
+            })
+            .collect();
+        assert_eq!(parts, [2.0, 2.0, 1.0]);
     }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::recorder::ErrorKind;
 
 pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
-pub use build::{RunMeta, build, target_label};
+pub use build::{RunMeta, build, derived_run_id, rfc3339_ms, target_label};
 pub use connections::ConnectionStats;
 pub use histogram::{EncodedHistogram, HistogramError};
 // The histogram type of result files is the recorder's; re-exported because this module's

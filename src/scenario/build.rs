@@ -65,6 +65,8 @@ pub(crate) fn plan(
         target_profile,
         heap_profile,
         gate: gate(ctx, raw.baseline.as_ref()),
+        split: Default::default(),
+        identity: Default::default(),
     }
 }
 

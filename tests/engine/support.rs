@@ -75,6 +75,8 @@ pub fn plan(
         target_profile: None,
         heap_profile: None,
         gate: Default::default(),
+        split: Default::default(),
+        identity: Default::default(),
     }
 }
 
