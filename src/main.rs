@@ -14,7 +14,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// by tikv-jemalloc-sys): heap profiling possible (`prof:true`) but off until `serve
 /// --heap-profiling` turns it on at run time (`prof.active`), and then one sampled allocation
 /// per 64 KiB allocated on average (`lg_prof_sample:16`; jemalloc scales the samples back to
-/// estimated bytes).
+/// estimated bytes). Release builds (thin LTO) may drop this symbol; `serve --heap-profiling`
+/// then re-runs itself with the same configuration in `_RJEM_MALLOC_CONF`.
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static MALLOC_CONF: Option<&std::ffi::c_char> =
     // SAFETY: a pointer to the first byte of a string literal, valid for the program's life.

@@ -32,6 +32,12 @@ pub enum HeapProfilingError {
     Dump(String),
 }
 
+/// Whether jemalloc was started with its profiler (`prof:true`), so that
+/// [`activate_heap_profiling`] can succeed.
+pub fn heap_profiling_possible() -> bool {
+    jemalloc_pprof::PROF_CTL.is_some()
+}
+
 /// Turns jemalloc's sampling on for the rest of the process's life and takes one profile at
 /// once, so the symbol tables the profiles are named with are loaded before any load, not
 /// during the run (loading them raises the resident memory by a step).

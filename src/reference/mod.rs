@@ -32,7 +32,7 @@ use tokio::sync::watch;
 
 pub use burn::{BurnCpu, BurnCpuError, nexus_fault_burn_cpu};
 pub use error::ApiError;
-pub use heap::{HeapProfilingError, activate_heap_profiling};
+pub use heap::{HeapProfilingError, activate_heap_profiling, heap_profiling_possible};
 pub use leak::{Leak, LeakError, nexus_fault_leak};
 pub use tls::{Identity, ServerTls, TlsError, TlsOptions};
 
