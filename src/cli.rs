@@ -223,6 +223,10 @@ pub struct ServeArgs {
     /// that are never freed (`64KB/request`, `/api/services:64KB/request`), for leak SLOs.
     #[arg(long, value_name = "[ROUTE:]SIZE/request")]
     pub leak: Option<String>,
+    /// Turn jemalloc's heap profiler on and serve `/debug/pprof/heap` (pprof, `inuse_space`);
+    /// scenarios with `[profile] heap = true` pass it to the embedded target.
+    #[arg(long)]
+    pub heap_profiling: bool,
     /// Serve HTTPS (ALPN h2 and http/1.1) with a certificate generated at start for
     /// 127.0.0.1, ::1 and localhost; the first stdout line is then `https://…`.
     #[arg(long, help_heading = "TLS")]

@@ -7,6 +7,8 @@ mod banners;
 mod browser;
 #[path = "outputs/browser_flame.rs"]
 mod browser_flame;
+#[path = "outputs/browser_heap.rs"]
+mod browser_heap;
 #[path = "outputs/escaping.rs"]
 mod escaping;
 #[path = "outputs/files.rs"]

@@ -106,6 +106,7 @@ mod invalid {
         slo_probe_unknown,
         slo_target_not_launched,
         profile_bad,
+        profile_heap_bad,
     );
 
     #[test]
@@ -333,6 +334,23 @@ mod valid {
         let metrics: Vec<&Metric> = plan.slos.iter().map(|s| &s.metric).collect();
         assert!(metrics.contains(&&Metric::TargetRssMax));
         assert!(metrics.contains(&&Metric::Probe("requests".into())));
+    }
+
+    #[test]
+    fn heap_profile_is_off_unless_asked_for() {
+        assert_eq!(
+            load("fixtures/scenarios/valid/observe.toml").heap_profile,
+            None
+        );
+        let o = Overrides {
+            set: vec!["profile.heap=true".into()],
+            ..Overrides::default()
+        };
+        let plan = load_with("fixtures/scenarios/valid/observe.toml", &o).unwrap();
+        let heap = plan.heap_profile.expect("a heap profile");
+        assert_eq!(heap.path, nexus_bench::plan::DEFAULT_HEAP_PATH);
+        // The shipped soak scenario asks for it.
+        assert!(load("scenarios/soak.toml").heap_profile.is_some());
     }
 
     #[test]

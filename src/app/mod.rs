@@ -5,6 +5,7 @@ mod baseline;
 mod compare;
 mod drive;
 mod embedded_tls;
+mod heap;
 mod k8s;
 mod merge;
 mod observe;

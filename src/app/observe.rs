@@ -1,5 +1,6 @@
 //! Everything that watches the target beside the load: probes read before, during and after
-//! the run, the target's CPU profile fetched right after the warm-up, and (with `--profile`)
+//! the run, the target's CPU profile fetched right after the warm-up, its heap profile at the
+//! start and the end of the steady state ([`super::heap`]), and (with `--profile`)
 //! nexus-bench's own CPU profile.
 //!
 //! Probes and the profile fetch run on their own thread with a current-thread tokio runtime,
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::target::signed_ms;
-use crate::plan::{Plan, Probe, TargetProfile};
+use crate::plan::{HeapProfile, Plan, Probe, TargetProfile};
 use crate::probe;
 use crate::profiler::{self, Profile, SelfProfiler};
 use crate::recorder::Clock;
@@ -29,8 +30,13 @@ const TOP_FUNCTIONS: usize = 15;
 /// Sampling frequency of the self-profiler.
 const SELF_PROFILE_HZ: i32 = 99;
 
-/// What the observer thread hands back: probe series and the fetched target profile.
-type ThreadOutput = (Vec<ProbeSeries>, Option<Fetched>);
+/// What the observer thread hands back: probe series, the fetched target profile and heap
+/// snapshots.
+type ThreadOutput = (
+    Vec<ProbeSeries>,
+    Option<Fetched>,
+    Option<super::heap::Fetched>,
+);
 
 /// A fetched target profile: the window (ms on the run clock) and the bytes or the error.
 struct Fetched {
@@ -76,15 +82,17 @@ impl Observers {
                 Instant::now(),
             )
         });
-        let thread = (!plan.probes.is_empty() || plan.target_profile.is_some())
-            .then(|| spawn(plan, base_url))
-            .and_then(|r| match r {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    eprintln!("warning: cannot start the observer thread: {e}");
-                    None
-                }
-            });
+        let thread = (!plan.probes.is_empty()
+            || plan.target_profile.is_some()
+            || plan.heap_profile.is_some())
+        .then(|| spawn(plan, base_url))
+        .and_then(|r| match r {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("warning: cannot start the observer thread: {e}");
+                None
+            }
+        });
         let clock = super::split::clock(plan);
         let thread = thread.map(|(handle, stop, clock_tx)| {
             let _ = clock_tx.send(clock);
@@ -107,7 +115,7 @@ impl Observers {
         if let Some((handle, stop)) = self.thread {
             let _ = stop.send(true);
             match handle.join() {
-                Ok((probes, fetched)) => {
+                Ok((probes, fetched, heap)) => {
                     observed.probes = probes;
                     if let Some(f) = fetched {
                         let info = match f.bytes {
@@ -120,6 +128,9 @@ impl Observers {
                             ..info
                         });
                     }
+                    observed
+                        .profiles
+                        .extend(heap.map(|h| super::heap::save(&self.dir, h)));
                 }
                 Err(_) => eprintln!("warning: the observer thread panicked"),
             }
@@ -156,6 +167,7 @@ type Spawned = (
 fn spawn(plan: &Plan, base_url: &str) -> std::io::Result<Spawned> {
     let probes = plan.probes.clone();
     let profile = plan.target_profile.clone();
+    let heap = plan.heap_profile.clone();
     let base_url = base_url.to_string();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = mpsc::channel();
@@ -175,15 +187,23 @@ fn spawn(plan: &Plan, base_url: &str) -> std::io::Result<Spawned> {
                         duration_ms: 0.0,
                         bytes: Err(format!("no runtime: {e}")),
                     });
-                    return (Vec::new(), fetched);
+                    if heap.is_some() {
+                        eprintln!("warning: no heap profile: no runtime: {e}");
+                    }
+                    return (Vec::new(), fetched, None);
                 }
             };
             let before = rt.block_on(read_all(&probes, &base_url));
             let _ = ready_tx.send(());
             let Ok(clock) = clock_rx.recv() else {
-                return (Vec::new(), None);
+                return (Vec::new(), None, None);
             };
-            rt.block_on(observe(probes, before, profile, base_url, clock, stop_rx))
+            let targets = Targets {
+                profile,
+                heap,
+                base_url,
+            };
+            rt.block_on(observe(probes, before, targets, clock, stop_rx))
         })?;
     // The thread signals (or drops the sender) once the "before" readings are done.
     let _ = ready_rx.recv();
@@ -199,14 +219,27 @@ async fn read_all(probes: &[Probe], base_url: &str) -> Vec<Result<f64, probe::Pr
     out
 }
 
+/// What the observer thread fetches from the target besides probes.
+struct Targets {
+    profile: Option<TargetProfile>,
+    heap: Option<HeapProfile>,
+    base_url: String,
+}
+
 async fn observe(
     probes: Vec<Probe>,
     before: Vec<Result<f64, probe::ProbeError>>,
-    profile: Option<TargetProfile>,
-    base_url: String,
+    targets: Targets,
     clock: Clock,
     stop: watch::Receiver<bool>,
 ) -> ThreadOutput {
+    let Targets {
+        profile,
+        heap,
+        base_url,
+    } = targets;
+    let heap =
+        heap.map(|h| tokio::spawn(super::heap::fetch(base_url.clone(), h, clock, stop.clone())));
     let fetch = profile.map(|p| {
         tokio::spawn(fetch_target_profile(
             base_url.clone(),
@@ -246,7 +279,17 @@ async fn observe(
             bytes: Err(format!("the profile task failed: {e}")),
         })),
     };
-    (series, fetched)
+    let heap = match heap {
+        None => None,
+        Some(task) => match task.await {
+            Ok(h) => Some(h),
+            Err(e) => {
+                eprintln!("warning: no heap profile: the heap profile task failed: {e}");
+                None
+            }
+        },
+    };
+    (series, fetched, heap)
 }
 
 /// Reads one probe every `interval` until `stop`; returns the readings and the last error.
@@ -327,6 +370,7 @@ fn failed(kind: &str, error: String) -> ProfileInfo {
         duration_ms: 0.0,
         top: Vec::new(),
         error: Some(error),
+        heap: None,
     }
 }
 
@@ -336,15 +380,9 @@ fn save(dir: &Path, kind: &str, bytes: &[u8], decoded: Option<Profile>) -> Profi
     let mut info = failed(kind, String::new());
     info.error = None;
     let pprof_name = format!("{kind}.pb.gz");
-    let gz = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Ok(bytes.to_vec())
-    } else {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(bytes).and_then(|()| enc.finish())
-    };
-    match gz.and_then(|gz| std::fs::write(dir.join(&pprof_name), gz)) {
+    match write_gz(dir, &pprof_name, bytes) {
         Ok(()) => info.pprof_file = Some(pprof_name),
-        Err(e) => info.error = Some(format!("writing {pprof_name}: {e}")),
+        Err(e) => info.error = Some(e),
     }
     let profile = match decoded.map_or_else(|| profiler::decode_pprof(bytes), Ok) {
         Ok(p) => p,
@@ -374,4 +412,16 @@ fn save(dir: &Path, kind: &str, bytes: &[u8], decoded: Option<Profile>) -> Profi
         Err(e) => info.error = Some(e),
     }
     info
+}
+
+/// Writes pprof `bytes` to `dir/name`, gzipped if they are not already.
+pub(super) fn write_gz(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
+    let gz = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Ok(bytes.to_vec())
+    } else {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(bytes).and_then(|()| enc.finish())
+    };
+    gz.and_then(|gz| std::fs::write(dir.join(name), gz))
+        .map_err(|e| format!("writing {name}: {e}"))
 }

@@ -15,6 +15,9 @@ use crate::units;
 
 /// Runs `nexus-bench serve`.
 pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
+    if args.heap_profiling {
+        reexec_with_profiling()?;
+    }
     let config = config(&args)?;
     let tls = match tls_options(&args) {
         None => None,
@@ -27,6 +30,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        if args.heap_profiling {
+            // Before the address is printed: the first profile loads the symbol tables, and
+            // that step of resident memory belongs to the start-up, not to a run.
+            crate::reference::activate_heap_profiling().await?;
+        }
         let listener = crate::reference::bind(args.addr.as_str())
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -205,6 +213,29 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
                 .transpose()?,
         },
     })
+}
+
+/// jemalloc's configuration for `--heap-profiling`, given through its environment variable.
+const HEAP_MALLOC_CONF: &str = "prof:true,prof_active:false,lg_prof_sample:16";
+/// Set in the re-executed process, so it never re-executes again.
+const REEXEC_GUARD: &str = "NEXUS_BENCH_HEAP_REEXEC";
+
+/// `--heap-profiling` needs jemalloc started with `prof:true`. The binary's built-in
+/// `malloc_conf` says so, but a release build (LTO) may drop that symbol; then the server
+/// runs itself again with jemalloc's environment variable set (`_RJEM_MALLOC_CONF`), which
+/// only this process reads: the load generator never runs with profiling compiled in.
+fn reexec_with_profiling() -> anyhow::Result<()> {
+    if crate::reference::heap_profiling_possible() || std::env::var_os(REEXEC_GUARD).is_some() {
+        return Ok(());
+    }
+    use std::os::unix::process::CommandExt as _;
+    let exe = std::env::current_exe().context("locating the nexus-bench executable")?;
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("_RJEM_MALLOC_CONF", HEAP_MALLOC_CONF)
+        .env(REEXEC_GUARD, "1")
+        .exec();
+    Err(err).context("re-running the server with jemalloc's heap profiler")
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ impl RunTarget {
                 let exe = std::env::current_exe()
                     .map_err(|e| anyhow::anyhow!("locating the nexus-bench executable: {e}"))?;
                 let mut args = args.clone();
+                if plan.heap_profile.is_some() && !args.iter().any(|a| a == "--heap-profiling") {
+                    args.push("--heap-profiling".into());
+                }
                 if args.iter().any(|a| a == "--tls") && !args.iter().any(|a| a == "--tls-cert") {
                     let (ca, extra, files) =
                         super::embedded_tls::identity(plan).map_err(anyhow::Error::msg)?;

@@ -229,6 +229,7 @@ pub fn render_with(input: &ReportInput, assets: Option<&Path>) -> Result<String,
     html_observe::generator(&mut out, r, generator_chart.as_ref(), figure);
     html_observe::probes(&mut out, r, probe_chart.as_ref(), figure);
     html_observe::flamegraphs(&mut out, r, assets);
+    super::heap::section(&mut out, r, assets);
     for s in input.sections {
         section(&mut out, s);
     }

@@ -183,11 +183,13 @@ pub fn probes(
 /// `Flamegraphs`: per profile the embedded flamegraph (read from `assets`), a link to the
 /// files and the top functions; a warning for a profile that failed.
 pub fn flamegraphs(out: &mut String, r: &RunResult, assets: Option<&Path>) {
-    if r.profiles.is_empty() {
+    // Heap profiles have their own section (`super::heap`).
+    let cpu: Vec<&ProfileInfo> = r.profiles.iter().filter(|p| p.heap.is_none()).collect();
+    if cpu.is_empty() {
         return;
     }
     out.push_str("<section id=\"flamegraphs\"><h2>Flamegraphs</h2>");
-    for p in &r.profiles {
+    for p in cpu {
         profile(out, p, assets);
     }
     out.push_str("</section>");

@@ -175,9 +175,9 @@ fn observed(out: &mut String, r: &crate::result::RunResult) {
             );
         }
     }
-    if !r.profiles.is_empty() {
+    if r.profiles.iter().any(|p| p.heap.is_none()) {
         out.push_str("\n### Profiles\n\n");
-        for p in &r.profiles {
+        for p in r.profiles.iter().filter(|p| p.heap.is_none()) {
             let what = match (&p.error, &p.flamegraph_file) {
                 (Some(e), _) => format!("⚠️ {}", esc(e)),
                 (None, Some(f)) => format!("flamegraph `{}`", esc(f)),
@@ -191,4 +191,5 @@ fn observed(out: &mut String, r: &crate::result::RunResult) {
             let _ = writeln!(out, "- {}: {what}{top}", esc(&p.kind));
         }
     }
+    out.push_str(&super::heap::markdown(r));
 }

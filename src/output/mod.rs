@@ -16,6 +16,7 @@ pub mod connections;
 pub mod csv;
 mod flame_embed;
 pub mod format;
+pub mod heap;
 pub mod hlog;
 pub mod html;
 mod html_observe;

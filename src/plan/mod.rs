@@ -63,6 +63,8 @@ pub struct Plan {
     pub probes: Vec<Probe>,
     /// Fetch the target's CPU profile during the run.
     pub target_profile: Option<TargetProfile>,
+    /// Fetch the target's heap profile at the start and at the end of the steady state.
+    pub heap_profile: Option<HeapProfile>,
     /// The scenario's regression-gate parameters (`[baseline]`); unset ones use defaults.
     pub gate: GateSettings,
     /// Which share of the load this process runs (`run --instance`; not from the file).
@@ -147,6 +149,18 @@ pub struct TargetProfile {
     pub path: String,
     /// Profile window in seconds (`?seconds=N`), taken in the steady state after the warm-up.
     pub seconds: u64,
+}
+
+/// Where Go's `net/http/pprof` (and `nexus-bench serve --heap-profiling`) serve the heap
+/// profile: the default of [`HeapProfile::path`].
+pub const DEFAULT_HEAP_PATH: &str = "/debug/pprof/heap";
+
+/// Fetching the target's heap profile twice, at the start and at the end of the steady state
+/// (Go `net/http/pprof` convention: a pprof protobuf with an `inuse_space` sample type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeapProfile {
+    /// Path of the heap profile endpoint, [`DEFAULT_HEAP_PATH`] by default.
+    pub path: String,
 }
 
 /// The scenario file a plan was built from.

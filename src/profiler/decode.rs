@@ -80,17 +80,31 @@ pub(crate) fn cpu_stacks(p: &Profile) -> Vec<(Vec<String>, f64)> {
 }
 
 fn stacks_of(p: &Profile, value_index: usize) -> Vec<(Vec<String>, u64)> {
+    let mut merged: HashMap<Vec<String>, u64> = HashMap::new();
+    for (frames, values) in samples_full(p) {
+        let count = values.get(value_index).copied().unwrap_or(0);
+        if count <= 0 {
+            continue;
+        }
+        let frames: Vec<String> = frames.iter().map(|f| display_name(f)).collect();
+        *merged.entry(frames).or_default() += count as u64;
+    }
+    let mut stacks: Vec<_> = merged.into_iter().collect();
+    stacks.sort();
+    stacks
+}
+
+/// Every sample with a stack, unmerged: its frames root first with their full names (made
+/// safe for the folded format, not shortened) and its values.
+///
+/// Inlined frames are expanded; a location without symbols is named by its address.
+pub(crate) fn samples_full(p: &Profile) -> Vec<(Vec<String>, &[i64])> {
     let functions: HashMap<u64, &pprof::protos::Function> =
         p.function.iter().map(|f| (f.id, f)).collect();
     let locations: HashMap<u64, &pprof::protos::Location> =
         p.location.iter().map(|l| (l.id, l)).collect();
-
-    let mut merged: HashMap<Vec<String>, u64> = HashMap::new();
+    let mut out = Vec::with_capacity(p.sample.len());
     for sample in &p.sample {
-        let count = sample.value.get(value_index).copied().unwrap_or(0);
-        if count <= 0 {
-            continue;
-        }
         let mut frames = Vec::new();
         // location_id[0] is the leaf, and a location's line[0] is its innermost inlined frame,
         // so walking both backwards goes from the root to the leaf.
@@ -106,17 +120,19 @@ fn stacks_of(p: &Profile, value_index: usize) -> Vec<(Vec<String>, u64)> {
             }
         }
         if !frames.is_empty() {
-            *merged.entry(frames).or_default() += count as u64;
+            out.push((frames, &sample.value[..]));
         }
     }
-    let mut stacks: Vec<_> = merged.into_iter().collect();
-    stacks.sort();
-    stacks
+    out
 }
 
-/// A function's display name: its name (else its system name) shortened by
-/// [`super::names::simplify`]; `;` and line breaks are replaced because the folded format
-/// uses them as separators.
+/// The short name of a full frame name, as the graphs and tables show it.
+pub(crate) fn display_name(full: &str) -> String {
+    super::names::simplify(full)
+}
+
+/// A function's full name: its name, else its system name; `;` and line breaks are replaced
+/// because the folded format uses them as separators.
 fn function_name(p: &Profile, function: Option<&pprof::protos::Function>) -> String {
     let Some(function) = function else {
         return "[unknown]".into();
@@ -128,9 +144,7 @@ fn function_name(p: &Profile, function: Option<&pprof::protos::Function>) -> Str
     if name.is_empty() {
         return format!("function#{}", function.id);
     }
-    super::names::simplify(name)
-        .replace(';', ",")
-        .replace(['\n', '\r'], " ")
+    name.replace(';', ",").replace(['\n', '\r'], " ")
 }
 
 fn string(p: &Profile, index: i64) -> &str {

@@ -1,4 +1,5 @@
-//! Fetching a target's CPU profile over HTTP (Go's and pprof-rs's `/debug/pprof/profile`).
+//! Fetching a target's profiles over HTTP: the CPU profile (Go's and pprof-rs's
+//! `/debug/pprof/profile`) and a heap snapshot (Go's and jemalloc's `/debug/pprof/heap`).
 
 use std::time::Duration;
 
@@ -27,6 +28,24 @@ pub async fn fetch_profile(
         Ok(result) => result,
         Err(_) => Err(ProfileError::Fetch {
             reason: format!("no complete answer within {}s", limit.as_secs()),
+            url,
+        }),
+    }
+}
+
+/// How long a heap snapshot may take (it is a dump, not a sampling window).
+const HEAP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Fetches a heap snapshot: `GET {base_url}{path}?gc=1` (Go runs a collection first, so the
+/// in-use figures are current; other servers ignore the parameter). The body is usually a
+/// `.pb.gz`. Errors as for [`fetch_profile`].
+pub async fn fetch_heap_profile(base_url: &str, path: &str) -> Result<Vec<u8>, ProfileError> {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let url = format!("{}{path}{separator}gc=1", base_url.trim_end_matches('/'));
+    match tokio::time::timeout(HEAP_TIMEOUT, get(&url)).await {
+        Ok(result) => result,
+        Err(_) => Err(ProfileError::Fetch {
+            reason: format!("no complete answer within {}s", HEAP_TIMEOUT.as_secs()),
             url,
         }),
     }

@@ -1,6 +1,7 @@
-//! Profiles: self-profiling with the `pprof` crate, fetching a target's pprof profile over
-//! HTTP, decoding pprof data, and turning it into folded stacks, an interactive flamegraph SVG
-//! and a table of the top functions.
+//! Profiles: self-profiling with the `pprof` crate, fetching a target's pprof profiles (CPU
+//! and heap) over HTTP, decoding pprof data, and turning it into folded stacks, an interactive
+//! flamegraph SVG and a table of the top functions; comparing two CPU profiles ([`cpu_diff`])
+//! and two heap snapshots ([`heap_growth`]).
 //!
 //! A side room: it depends on nothing else in the crate. `app` captures ([`SelfProfiler`]) or
 //! fetches ([`fetch_profile`]) a profile, saves the raw `.pb.gz` next to the result, and
@@ -11,14 +12,16 @@ mod decode;
 mod diff;
 mod fetch;
 mod flame;
+mod heap;
 mod names;
 mod top;
 
 pub use capture::{BLOCKLIST, SelfProfiler};
 pub use decode::decode_pprof;
 pub use diff::{DiffRow, cpu_diff, diff_flamegraph_svg};
-pub use fetch::fetch_profile;
+pub use fetch::{fetch_heap_profile, fetch_profile};
 pub use flame::{flamegraph_svg, folded_stacks};
+pub use heap::{HeapSite, heap_flamegraph_svg, heap_growth, heap_growth_svg, heap_inuse_bytes};
 pub use names::simplify as short_name;
 pub use top::{TopFunction, top_functions};
 

@@ -5,7 +5,8 @@
 //! running: a process [`supervisor`] (simulated services with a start/stop state machine and a
 //! WebSocket event stream), an agent [`mesh`] (discovery, least-loaded task assignment,
 //! messaging and delta state sync) and a bounded [`cache`] (moka, TTL, tags). Around them sit
-//! the operational routes (`/healthz`, `/metrics`, `/debug/pprof/profile`) and one fault layer
+//! the operational routes (`/healthz`, `/metrics`, `/debug/pprof/profile`,
+//! `/debug/pprof/heap`) and one fault layer
 //! ([`faults`]) that injects latency, errors, stalls and slowdowns into the API routes only.
 //! The same application is served over plain HTTP ([`serve`]) or HTTPS ([`serve_tls`], with
 //! the identity and mTLS settings of [`tls`]).
@@ -14,6 +15,7 @@ mod burn;
 mod cache;
 mod error;
 mod faults;
+mod heap;
 mod leak;
 mod mesh;
 mod ops;
@@ -30,6 +32,7 @@ use tokio::sync::watch;
 
 pub use burn::{BurnCpu, BurnCpuError, nexus_fault_burn_cpu};
 pub use error::ApiError;
+pub use heap::{HeapProfilingError, activate_heap_profiling, heap_profiling_possible};
 pub use leak::{Leak, LeakError, nexus_fault_leak};
 pub use tls::{Identity, ServerTls, TlsError, TlsOptions};
 
@@ -238,6 +241,7 @@ fn build(config: ServeConfig, closing: watch::Receiver<bool>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(move || ops::render_metrics(handle.clone())))
         .route("/debug/pprof/profile", get(profile::handler))
+        .route("/debug/pprof/heap", get(heap::handler))
         .merge(api)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(axum::middleware::from_fn(ops::track))

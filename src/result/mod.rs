@@ -55,7 +55,9 @@ pub use thin::{thin_machine, thin_readings};
 /// partial merge lacks), a time series whose resolution coarsens with the run's length
 /// (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
 /// `requests_by_second` and `errors_by_second`), the checkpoint journal (`result.journal`)
-/// and `generator.rss_trend` (versions 1 to 3 still load).
+/// `generator.rss_trend`, and the target's heap profile: a `profiles` entry of kind `heap`
+/// with `heap` (the start snapshot, in-use bytes at both ends, the growth flamegraph and the
+/// top growing allocation sites) (versions 1 to 3 still load).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The warning every output of a run without TLS certificate verification carries.
@@ -300,6 +302,46 @@ pub struct ProfileInfo {
     pub top: Vec<TopFunctionInfo>,
     /// Why profiling failed (a warning, never a failed run).
     pub error: Option<String>,
+    /// For the `heap` kind: the two snapshots and what grew between them. Then `pprof_file`
+    /// is the end snapshot, `flamegraph_file` its in-use flamegraph, `start_ms` the time of
+    /// the start snapshot and `duration_ms` the time between the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap: Option<HeapInfo>,
+}
+
+/// The target's heap between the start and the end of the steady state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HeapInfo {
+    /// The heap profile at the start of the steady state (`.pb.gz`), if fetched.
+    pub start_pprof_file: Option<String>,
+    /// In-use bytes the start snapshot accounts for (jemalloc's and Go's are sampled
+    /// estimates).
+    pub inuse_start_bytes: Option<i64>,
+    /// In-use bytes the end snapshot accounts for.
+    pub inuse_end_bytes: Option<i64>,
+    /// The growth flamegraph (end minus start: in-use bytes gained per stack), if anything
+    /// grew.
+    pub growth_flamegraph_file: Option<String>,
+    /// The allocation sites whose in-use bytes grew most, largest growth first.
+    pub growth: Vec<HeapSiteInfo>,
+}
+
+/// One allocation site's in-use memory at the start and at the end.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HeapSiteInfo {
+    /// The site: the first frame from the allocation that is not the allocator or the
+    /// standard library's containers (short name).
+    pub name: String,
+    /// In-use bytes allocated here at the start.
+    pub start_bytes: i64,
+    /// In-use bytes allocated here at the end.
+    pub end_bytes: i64,
+    /// `end_bytes - start_bytes`.
+    pub growth_bytes: i64,
+    /// In-use objects gained, when the profiles count objects (Go's do, jemalloc's do not).
+    pub growth_objects: Option<i64>,
 }
 
 /// A function's share of a profile.

@@ -32,6 +32,7 @@ pub(crate) fn plan(
     let probes = super::observe::probes(ctx, &raw.probes);
     let measured = load.profile.duration().saturating_sub(load.warmup);
     let target_profile = super::observe::profile(ctx, raw.profile.as_ref(), measured);
+    let heap_profile = super::observe::heap_profile(ctx, raw.profile.as_ref());
     super::observe::check_slos(ctx, raw, &slos, &probes);
     let max_body = match &raw.target.max_body {
         None => 16_000_000,
@@ -62,6 +63,7 @@ pub(crate) fn plan(
         launch,
         probes,
         target_profile,
+        heap_profile,
         gate: gate(ctx, raw.baseline.as_ref()),
         split: Default::default(),
         identity: Default::default(),

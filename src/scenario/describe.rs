@@ -138,6 +138,13 @@ fn write_plan(s: &mut String, plan: &Plan) -> std::fmt::Result {
             t.seconds, t.path
         )?;
     }
+    if let Some(h) = &plan.heap_profile {
+        writeln!(
+            s,
+            "profile  target heap from {} at the start and the end of the steady state",
+            h.path
+        )?;
+    }
     if !plan.streams.is_empty() {
         writeln!(s, "streams")?;
         for st in &plan.streams {

@@ -59,7 +59,9 @@
 //!
 //! `[profile]`: `target = true` fetches the target's CPU profile (pprof) right after the
 //! warm-up; `path` (default `"/debug/pprof/profile"`), `seconds` (default: the shorter of 10
-//! and the measured duration minus 1 s).
+//! and the measured duration minus 1 s). `heap = true` fetches the target's heap profile at
+//! the start and at the end of the steady state (`heap_path`, default `"/debug/pprof/heap"`);
+//! an embedded target then runs with `--heap-profiling`.
 //!
 //! `[baseline]`: the regression gate of `run --baseline` — `metrics` (any of `p50`, `p90`,
 //! `p99`, `throughput`, `error_rate`), `max_regression` (default `"10%"`), `noise` (default

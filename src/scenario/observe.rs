@@ -8,7 +8,8 @@ use super::check::{Ctx, check_http_url};
 use super::errors::did_you_mean;
 use super::raw::{RawProbe, RawProfile, RawScenario, RawTarget, Sp};
 use crate::plan::{
-    DEFAULT_PROFILE_PATH, LaunchConfig, Metric, Probe, ProbeRead, Slo, TargetBase, TargetProfile,
+    DEFAULT_HEAP_PATH, DEFAULT_PROFILE_PATH, HeapProfile, LaunchConfig, Metric, Probe, ProbeRead,
+    Slo, TargetBase, TargetProfile,
 };
 
 /// The longest default profile window, in seconds.
@@ -290,6 +291,33 @@ pub(crate) fn profile(
         }
     }
     enabled.then_some(TargetProfile { path, seconds })
+}
+
+/// `[profile] heap`: `None` unless `heap = true`; `heap_path` alone is an error.
+pub(crate) fn heap_profile(ctx: &mut Ctx<'_>, raw: Option<&RawProfile>) -> Option<HeapProfile> {
+    let raw = raw?;
+    let enabled = raw.heap.as_ref().is_some_and(|h| *h.get());
+    let path = match &raw.heap_path {
+        None => DEFAULT_HEAP_PATH.to_string(),
+        Some(p) => {
+            if !p.get().starts_with('/') {
+                ctx.err(
+                    p.span(),
+                    format!("`heap_path` = `{}` is not a path", p.get()),
+                    Some(format!("write e.g. \"{DEFAULT_HEAP_PATH}\"")),
+                );
+            }
+            if raw.heap.is_none() {
+                ctx.err(
+                    p.span(),
+                    "`heap_path` does nothing without `heap = true`",
+                    Some("add heap = true to fetch the target's heap profile".into()),
+                );
+            }
+            p.get().clone()
+        }
+    };
+    enabled.then_some(HeapProfile { path })
 }
 
 /// SLOs that need what this module builds: `target.*` a launched target, `probe.<name>` a

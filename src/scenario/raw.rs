@@ -197,6 +197,14 @@ pub struct RawProfile {
     /// minus 1 s.
     #[serde(default)]
     pub seconds: Option<Sp<i64>>,
+    /// Fetch the target's heap profile (pprof, `inuse_space`) at the start and at the end of
+    /// the steady state: an in-use flamegraph and what grew in between. An embedded target
+    /// is started with `--heap-profiling`.
+    #[serde(default)]
+    pub heap: Option<Sp<bool>>,
+    /// Path of the target's heap profile endpoint. Default "/debug/pprof/heap".
+    #[serde(default)]
+    pub heap_path: Option<Sp<String>>,
 }
 
 /// `[target]`.

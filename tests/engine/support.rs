@@ -73,6 +73,7 @@ pub fn plan(
         launch: None,
         probes: vec![],
         target_profile: None,
+        heap_profile: None,
         gate: Default::default(),
         split: Default::default(),
         identity: Default::default(),

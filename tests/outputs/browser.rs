@@ -22,7 +22,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const STEP: Duration = Duration::from_secs(20);
 
 /// Kills Chromium when dropped, on success and on panic alike.
-struct Browser(Child);
+pub(super) struct Browser(Child);
 
 impl Drop for Browser {
     fn drop(&mut self) {
@@ -156,7 +156,7 @@ impl Cdp {
     }
 
     /// Navigates to `file` and returns the events seen while loading it.
-    async fn open(&mut self, file: &Path) -> (String, Vec<Value>) {
+    pub(super) async fn open(&mut self, file: &Path) -> (String, Vec<Value>) {
         self.events.clear();
         let url = format!("file://{}", file.display());
         self.call("Page.navigate", json!({"url": url})).await;
@@ -166,6 +166,50 @@ impl Cdp {
             .await;
         (url, std::mem::take(&mut self.events))
     }
+}
+
+/// Starts Chromium with its profile in `profile`, opens a blank page and attaches to it with
+/// the domains the tests read enabled and out-of-process frames auto-attached, at a
+/// 1280 × 900 viewport. Chromium is killed when the returned guard drops.
+pub(super) async fn connect(profile: &Path) -> (Browser, Cdp) {
+    let (browser, ws_url) = start_chromium(profile);
+
+    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(ws_url.as_str()))
+        .await
+        .expect("DevTools connects within 20s")
+        .unwrap();
+    let mut cdp = Cdp {
+        ws,
+        next_id: 0,
+        session: None,
+        events: Vec::new(),
+    };
+    let target = cdp
+        .call("Target.createTarget", json!({"url": "about:blank"}))
+        .await;
+    let attached = cdp
+        .call(
+            "Target.attachToTarget",
+            json!({"targetId": target["targetId"], "flatten": true}),
+        )
+        .await;
+    cdp.session = Some(attached["sessionId"].as_str().unwrap().to_string());
+    for domain in ["Runtime", "Log", "Network", "Page"] {
+        cdp.call(&format!("{domain}.enable"), json!({})).await;
+    }
+    // Out-of-process frames (the sandboxed flamegraph) become sessions of their own.
+    cdp.call(
+        "Target.setAutoAttach",
+        json!({"autoAttach": true, "waitForDebuggerOnStart": false, "flatten": true}),
+    )
+    .await;
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+    )
+    .await;
+
+    (browser, cdp)
 }
 
 fn render(result: &nexus_bench::result::RunResult, dir: &Path) -> PathBuf {
@@ -188,7 +232,7 @@ fn render_with(
     dir.join("report.html")
 }
 
-fn assert_clean_load(url: &str, events: &[Value]) {
+pub(super) fn assert_clean_load(url: &str, events: &[Value]) {
     for e in events {
         let m = e["method"].as_str().unwrap_or("");
         let p = &e["params"];
@@ -248,42 +292,7 @@ async fn report_renders_in_chromium() {
         junit: Vec::new(),
     };
     let observed_report = render_with(&observed, &observed_dir, &[diff]);
-    let (_browser, ws_url) = start_chromium(&tmp.path().join("profile"));
-
-    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(ws_url.as_str()))
-        .await
-        .expect("DevTools connects within 20s")
-        .unwrap();
-    let mut cdp = Cdp {
-        ws,
-        next_id: 0,
-        session: None,
-        events: Vec::new(),
-    };
-    let target = cdp
-        .call("Target.createTarget", json!({"url": "about:blank"}))
-        .await;
-    let attached = cdp
-        .call(
-            "Target.attachToTarget",
-            json!({"targetId": target["targetId"], "flatten": true}),
-        )
-        .await;
-    cdp.session = Some(attached["sessionId"].as_str().unwrap().to_string());
-    for domain in ["Runtime", "Log", "Network", "Page"] {
-        cdp.call(&format!("{domain}.enable"), json!({})).await;
-    }
-    // Out-of-process frames (the sandboxed flamegraph) become sessions of their own.
-    cdp.call(
-        "Target.setAutoAttach",
-        json!({"autoAttach": true, "waitForDebuggerOnStart": false, "flatten": true}),
-    )
-    .await;
-    cdp.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
-    )
-    .await;
+    let (_browser, mut cdp) = connect(&tmp.path().join("profile")).await;
 
     let (url, events) = cdp.open(&report).await;
     assert!(

@@ -32,7 +32,7 @@ fn decode(png_bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
 }
 
 /// The session of the out-of-process frame whose graph title contains `title`.
-async fn frame_session(cdp: &mut Cdp, load_events: &[Value], title: &str) -> String {
+pub(super) async fn frame_session(cdp: &mut Cdp, load_events: &[Value], title: &str) -> String {
     let sessions: Vec<String> = load_events
         .iter()
         .filter(|e| {
@@ -94,7 +94,7 @@ pub(super) async fn diff_flamegraph_renders(cdp: &mut Cdp, load_events: &[Value]
 /// Captures the first element matching `selector` (an iframe) through DevTools, scrolled into
 /// view, into `target/test-artifacts/<file>`. An out-of-process frame that has not painted
 /// yet captures as blank white: that is retried (a few times, 300 ms apart), never accepted.
-async fn capture_painted(cdp: &mut Cdp, selector: &str, file: &str) -> Vec<u8> {
+pub(super) async fn capture_painted(cdp: &mut Cdp, selector: &str, file: &str) -> Vec<u8> {
     use base64::Engine as _;
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();

@@ -463,6 +463,7 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
                 total_percent: 60.0,
             }],
             error: None,
+            heap: None,
         },
         ProfileInfo {
             kind: "generator".into(),
@@ -472,6 +473,7 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
             duration_ms: 0.0,
             top: vec![],
             error: Some(format!("self-profiling failed: {name}")),
+            heap: None,
         },
     ];
     result
