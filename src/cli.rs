@@ -53,11 +53,17 @@ pub enum Command {
         after_help = "Examples:\n  nexus-bench compare reports/baselines/main/cache.json reports/cache/20261125T120000Z"
     )]
     Compare(CompareArgs),
-    /// Merge results of the same scenario run on several machines into one.
+    /// Merge results of one scenario run on several machines (instances) into one, and gate
+    /// on it: SLOs judged on the merged histograms, exit codes as for `run`.
     #[command(
-        after_help = "Examples:\n  nexus-bench merge -o merged/ host-a/result.json host-b/result.json"
+        after_help = "Examples:\n  nexus-bench merge -o merged/ host-a/result.json host-b/result.json\n  kubectl logs -l batch.kubernetes.io/job-name=load --tail=-1 --prefix | nexus-bench merge -o merged/ --from-logs -"
     )]
     Merge(MergeArgs),
+    /// Run a scenario on Kubernetes as N instances: render the manifests.
+    #[command(
+        after_help = "Examples:\n  nexus-bench k8s render scenarios/cache.toml --instances 4 --image registry.example/nexus-bench:0.1 --target http://cache.svc:8080 | kubectl apply -f -"
+    )]
+    K8s(K8sArgs),
     /// Print a JSON Schema: `scenario` (scenario files) or `result` (result.json).
     #[command(
         after_help = "Examples:\n  nexus-bench schema scenario > scenario.schema.json\n  nexus-bench schema result"
@@ -153,6 +159,10 @@ pub struct RunArgs {
         help_heading = "Split runs"
     )]
     pub start_tolerance: String,
+    /// At the end, print result.json to stdout as framed lines (`NEXUS-BENCH-RESULT v1 …`)
+    /// for `merge --from-logs` to collect from the logs of a cluster without shared storage.
+    #[arg(long)]
+    pub emit_result: bool,
 }
 
 /// `nexus-bench validate`.
@@ -275,10 +285,99 @@ pub struct CompareArgs {
 /// `nexus-bench merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Result files or run folders, all of the same scenario.
-    #[arg(required = true)]
+    /// Result files or run folders, all of the same scenario (with `run --instance`: every
+    /// instance of one run, each once).
+    #[arg(required_unless_present = "from_logs")]
     pub results: Vec<PathBuf>,
     /// Output run folder.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Also read results that `run --emit-result` printed, from this log (`-`: stdin), e.g.
+    /// `kubectl logs -l batch.kubernetes.io/job-name=J --tail=-1 --prefix` output; other
+    /// lines are ignored.
+    #[arg(long, value_name = "FILE|-")]
+    pub from_logs: Option<PathBuf>,
+    /// Merge a run whose instances are not all there (or did not all complete): the verdict
+    /// is then `fail`, naming what is missing.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Judge the SLOs (and `[baseline]` settings) of this scenario file instead of those
+    /// recorded in the results; it must be the file the instances ran.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Compare the merged run against a named baseline (or a result path) and gate on
+    /// regressions.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: Option<String>,
+    /// With `--baseline`: largest tolerated regression (e.g. `10%`).
+    #[arg(long, value_name = "PCT")]
+    pub max_regression: Option<String>,
+    /// With `--baseline`: changes smaller than this are never regressions (e.g. `2%`).
+    #[arg(long, value_name = "PCT")]
+    pub noise: Option<String>,
+    /// With `--baseline`: significance level of the statistical test.
+    #[arg(long, value_name = "ALPHA")]
+    pub significance: Option<f64>,
+    /// With `--baseline`: compare even when the scenario or load settings differ.
+    #[arg(long)]
+    pub force: bool,
+    /// No summary table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `nexus-bench k8s`.
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: K8sCommand,
+}
+
+/// The `k8s` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print a ConfigMap (the scenario and the files it names) and an Indexed Job of N pods
+    /// that each run one instance from one shared start time, printing their results to their
+    /// logs (`--emit-result`), as YAML for `kubectl apply -f -`. See deploy/kubernetes/.
+    Render(K8sRenderArgs),
+}
+
+/// `nexus-bench k8s render`.
+#[derive(Debug, Args)]
+pub struct K8sRenderArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// How many instances (pods) share the load.
+    #[arg(long, value_name = "N")]
+    pub instances: u32,
+    /// Container image with `nexus-bench` on its PATH (see the repository's Dockerfile).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Namespace of the ConfigMap and the Job [default: kubectl's current one].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The instances start this long after rendering; apply the manifests at once.
+    #[arg(long, value_name = "D", default_value = "30s")]
+    pub start_in: String,
+    /// Start at this instant instead (RFC 3339 or Unix milliseconds): the output is then the
+    /// same on every call.
+    #[arg(long, value_name = "TIME", conflicts_with = "start_in")]
+    pub start_at: Option<String>,
+    /// Run id every instance records [default: the scenario name and the start time].
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Send the load here instead of the scenario's `target.base_url` (passed to `run`).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Override a scenario value (repeatable; checked now, passed to `run`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// CPU requested per pod (a Kubernetes quantity); its whole CPUs are the worker threads.
+    /// No CPU limit is set: throttling would distort the latencies measured.
+    #[arg(long, value_name = "QTY", default_value = "2")]
+    pub cpu: String,
+    /// Memory requested and limited per pod.
+    #[arg(long, value_name = "QTY", default_value = "1Gi")]
+    pub memory: String,
 }

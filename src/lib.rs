@@ -21,6 +21,8 @@
 //! - [`result`]: `result.json` (build, merge, load/save, baselines on disk).
 //! - [`analysis`]: pure judgement: SLO verdicts, baseline comparison, generator health.
 //! - [`output`]: terminal, HTML, CSV, JUnit, Markdown and HdrHistogram-log renderers.
+//! - [`deploy`]: what the engines a run scales out on (Kubernetes) are given: a scenario's
+//!   file bundle and the rendered manifests.
 //!
 //! Shared helpers with no dependencies inside the crate: [`units`], [`timer`] (precise
 //! waits) and [`fetch`] (one GET). Side rooms that use nothing else in the crate but those
@@ -33,6 +35,7 @@
 pub mod analysis;
 pub mod app;
 pub mod cli;
+pub mod deploy;
 pub mod engine;
 pub mod fetch;
 pub mod launch;

@@ -108,6 +108,8 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
                 errors,
                 latency_ms: w,
                 latency_us: EncodedHistogram::default(),
+                requests_by_second: vec![],
+                errors_by_second: vec![],
             });
         }
         timeseries.push(Second {
@@ -122,6 +124,7 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
             load_level: shape.rate,
             latency_ms: window(&mut rng, scale),
             endpoints,
+            seconds: vec![],
         });
     }
     let secs = shape.seconds as f64;
@@ -184,6 +187,7 @@ fn synth(seed: u64, shape: &Shape) -> RunResult {
         profiles: vec![],
         run_id: None,
         instances: vec![],
+        merge: None,
     }
 }
 
@@ -595,6 +599,7 @@ fn a_regression_on_a_busy_machine_is_inconclusive() {
             busy: true,
             samples: Vec::new(),
         }),
+        rss_trend: None,
     });
     let c = compare(&base, &cur, &CompareOptions::default()).expect("comparable");
     assert!(!c.regressed(), "{}", render_terminal(&c, false));

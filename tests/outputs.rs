@@ -17,6 +17,8 @@ mod files;
 mod fixture;
 #[path = "outputs/hlog.rs"]
 mod hlog;
+#[path = "outputs/long_report.rs"]
+mod long_report;
 #[path = "outputs/same_numbers.rs"]
 mod same_numbers;
 #[path = "outputs/size.rs"]

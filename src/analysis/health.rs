@@ -1,12 +1,14 @@
 //! Judging the generator itself: did it keep to its schedule, did it send late, was its CPU
-//! pegged? When it did not keep up, the result measures the generator, not the target.
+//! pegged, did its own memory grow? When it did not keep up, the result measures the
+//! generator, not the target; when its memory grows, a soak run would outlive it.
 //! Pure functions over values gathered during the run (`app` gathers them); the thresholds
 //! are the documented constants below.
 
 use std::time::Duration;
 
+use super::trend;
 use crate::plan::{LoadModel, MixRun, Plan};
-use crate::result::{GeneratorHealth, ResourceReading, Summary};
+use crate::result::{GeneratorHealth, ResourceReading, RssTrend, Summary};
 use crate::units::format_ms;
 
 /// Open model: a p99 send lateness above this (ms) means the generator fell behind.
@@ -57,6 +59,52 @@ pub fn lag_warning(lag: &Summary) -> Option<String> {
     })
 }
 
+/// The most the generator's own resident memory may grow over a run's steady state, in
+/// bytes per minute (0.05 MB/s): above it, a soak run of hours would exhaust the machine
+/// before the target.
+pub const GENERATOR_RSS_SLOPE_MAX: f64 = 3e6;
+
+/// The shortest steady state whose memory growth is judged: in the first tens of seconds
+/// the allocator's pools and the connections' buffers still fill up.
+pub const GENERATOR_RSS_JUDGED_AFTER: Duration = Duration::from_secs(60);
+
+/// The generator's resident-memory trend over the steady state `[from_ms, to_ms]` of its
+/// `readings`, and a warning when, over at least [`GENERATOR_RSS_JUDGED_AFTER`], it grew
+/// faster than [`GENERATOR_RSS_SLOPE_MAX`] (the whole 95 % interval above zero: a real
+/// growth, not one allocator step).
+pub fn memory_trend(
+    readings: &[ResourceReading],
+    from_ms: f64,
+    to_ms: f64,
+) -> (Option<RssTrend>, Option<String>) {
+    let points: Vec<(f64, f64)> = readings
+        .iter()
+        .map(|r| (r.t_ms, r.rss_bytes as f64))
+        .collect();
+    let Ok(t) = trend::trend(&points, from_ms, to_ms) else {
+        return (None, None);
+    };
+    let rss = RssTrend {
+        slope_bytes_per_min: t.slope_per_min,
+        interval: [t.interval.0, t.interval.1],
+        growth_bytes: t.growth,
+        points: t.points,
+    };
+    let grew = t.span >= GENERATOR_RSS_JUDGED_AFTER
+        && t.slope_per_min > GENERATOR_RSS_SLOPE_MAX
+        && t.interval.0 > 0.0;
+    let warning = grew.then(|| {
+        format!(
+            "the generator's memory grew {:.1} MB/min over the steady state (95 % interval {:.1} to {:.1} MB/min; at most {:.0} MB/min is expected): nexus-bench itself could run out of memory in a longer run",
+            t.slope_per_min / 1e6,
+            t.interval.0 / 1e6,
+            t.interval.1 / 1e6,
+            GENERATOR_RSS_SLOPE_MAX / 1e6
+        )
+    });
+    (Some(rss), warning)
+}
+
 /// The generator's health from its CPU `readings`, with `threads` worker threads on `cpus`
 /// cores. It was saturated when it fell `behind` its schedule (judged by the warnings
 /// above), or when its CPU was pegged; then latencies include its own queueing. The warning
@@ -89,6 +137,7 @@ pub fn generator_health(
         samples: readings,
         generator_errors: 0,
         machine: None,
+        rss_trend: None,
     };
     (health, warning)
 }
@@ -125,6 +174,36 @@ mod tests {
         // Four threads on two cores can use two cores, not four.
         let (h, _) = generator_health(busy(), 4, 2, false);
         assert!(h.saturated);
+    }
+
+    #[test]
+    fn generator_memory_growth_above_the_bound_warns() {
+        let at = |t_s: f64, mb: f64| ResourceReading {
+            t_ms: t_s * 1000.0,
+            rss_bytes: (mb * 1e6) as u64,
+            cpu_percent: 10.0,
+        };
+        // Flat at 30 MB with ±0.2 MB noise: a trend, no warning.
+        let flat: Vec<_> = (0..=60)
+            .map(|i| at(i as f64, 30.0 + 0.2 * ((i % 3) as f64 - 1.0)))
+            .collect();
+        let (t, w) = memory_trend(&flat, 0.0, 60_000.0);
+        assert!(t.expect("a trend").slope_bytes_per_min.abs() < 0.5e6);
+        assert_eq!(w, None);
+        // 0.1 MB/s = 6 MB/min: twice the bound.
+        let growing: Vec<_> = (0..=60)
+            .map(|i| at(i as f64, 30.0 + 0.1 * i as f64))
+            .collect();
+        let (t, w) = memory_trend(&growing, 0.0, 60_000.0);
+        assert!((t.expect("a trend").slope_bytes_per_min - 6e6).abs() < 1e5);
+        assert!(
+            w.expect("a warning")
+                .starts_with("the generator's memory grew 6.0 MB/min")
+        );
+        // Too short a steady state: nothing to say; under a minute: recorded, not judged.
+        assert_eq!(memory_trend(&growing[..3], 0.0, 60_000.0), (None, None));
+        let (t, w) = memory_trend(&growing[..30], 0.0, 60_000.0);
+        assert!(t.is_some() && w.is_none());
     }
 
     #[test]

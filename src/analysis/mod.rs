@@ -6,6 +6,7 @@ pub mod compare;
 pub mod health;
 pub mod judge;
 pub mod machine;
+pub mod merged;
 pub mod slo;
 pub mod stats;
 pub mod trend;

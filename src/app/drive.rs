@@ -12,6 +12,7 @@ use super::target::RunTarget;
 use crate::analysis::{health, judge, machine, slo};
 use crate::engine::{self, ResolvedTarget, Shared};
 use crate::launch::{MachineSample, MachineSampler, ResourceSample, Sampler};
+use crate::output::hlog::LiveLog;
 use crate::plan::{LoadModel, Plan};
 use crate::recorder::drive::{Every, collect};
 use crate::recorder::{Aggregate, Clock};
@@ -47,6 +48,8 @@ pub(super) struct Drive<'a> {
     pub quiet: bool,
     /// The target, watched for a crash.
     pub run_target: &'a mut RunTarget,
+    /// Write `latency.hlog` while the run goes (every second at full resolution).
+    pub live_hlog: bool,
 }
 
 /// Runs the engine, aggregating windows, showing progress and checkpointing; returns the
@@ -61,7 +64,9 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         dir,
         quiet,
         run_target,
+        live_hlog,
     } = d;
+    crate::recorder::map_histograms_fresh();
     let sampler = Sampler::start_single(std::process::id(), SAMPLE_EVERY);
     // The machine beside the run, and our own tree (generator + launched target) to
     // subtract from it.
@@ -88,6 +93,12 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         warnings,
         ended,
     };
+    let result_path = dir.join("result.json");
+    let mut journal = result::Journal::create(&result_path)?;
+    let mut live = live_hlog.then(|| live_log(plan, dir, clock)).flatten();
+    if live.is_some() {
+        agg.series.keep_intervals();
+    }
     collect(&rx, &mut agg, POLL, |agg| -> anyhow::Result<()> {
         progress.update(agg, clock.epoch.elapsed().min(total));
         if crashed.is_none() {
@@ -99,15 +110,16 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
                 stop.store(true, Ordering::SeqCst);
             }
         }
+        write_intervals(&mut live, agg, &clock, None);
         if checkpoint.due() {
+            // Incremental: the seconds changed since the last checkpoint go to the journal,
+            // the rest (small) is rewritten.
             let measured = Instant::now().saturating_duration_since(clock.warmup_end);
-            let mut partial = result::build(
-                plan,
-                agg,
-                &meta(RunStatus::Running, measured, 0, Vec::new(), None),
-            );
-            slo::apply(&mut partial, &plan.slos);
-            result::save_atomic(&partial, &dir.join("result.json"))?;
+            let m = meta(RunStatus::Running, measured, 0, Vec::new(), None);
+            let mut head = result::head(plan, agg, &m);
+            slo::apply(&mut head, &plan.slos);
+            let changed = result::timeseries(plan, &agg.series.take_changed(), &m);
+            journal.checkpoint(&head, &changed, &result_path)?;
         }
         Ok(())
     })?;
@@ -116,6 +128,8 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         .join()
         .map_err(|_| anyhow::anyhow!("the engine panicked"))??;
     let ended = Instant::now();
+    agg.series.seal_all();
+    write_intervals(&mut live, &mut agg, &clock, Some(ended));
     let measured = outcome
         .schedule_end
         .saturating_duration_since(clock.warmup_end);
@@ -125,12 +139,8 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         RunStatus::Completed
     };
 
-    let issued = agg
-        .seconds
-        .values()
-        .map(|s| s.requests() + s.dropped)
-        .sum::<u64>()
-        + outcome.cancelled;
+    let (all_requests, _, all_dropped) = agg.series.all_time();
+    let issued = all_requests + all_dropped + outcome.cancelled;
     let ran = outcome.schedule_end - clock.epoch;
     let mut warnings: Vec<String> = health::schedule_warning(plan, issued, ran)
         .into_iter()
@@ -141,14 +151,26 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
     };
     warnings.extend(lag.as_ref().and_then(health::lag_warning));
     let readings = readings_of(&sampler.finish());
+    let steady_from = plan.load.warmup.as_secs_f64() * 1000.0;
+    let (rss_trend, grew) = health::memory_trend(
+        &readings,
+        steady_from,
+        steady_from + measured.as_secs_f64() * 1000.0,
+    );
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let (mut generator, pegged) =
-        health::generator_health(readings, threads, cpus, !warnings.is_empty());
+    let (mut generator, pegged) = health::generator_health(
+        result::thin_readings(readings),
+        threads,
+        cpus,
+        !warnings.is_empty(),
+    );
     warnings.extend(pegged);
     generator.schedule_lag_ms = lag;
     generator.generator_errors = agg.generator_errors;
+    generator.rss_trend = rss_trend;
+    warnings.extend(grew);
     generator.machine = machine_load(machine_sampler.finish(), own_tree.finish());
     if let Some(w) = generator.machine.as_ref().and_then(machine::warning) {
         warnings.push(w);
@@ -174,6 +196,36 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
     Ok((result, clock))
 }
 
+/// The live `latency.hlog` of the run folder, or `None` (with a warning) if it cannot be
+/// created: the log is then rendered from the result at the end.
+fn live_log(plan: &Plan, dir: &Path, clock: Clock) -> Option<LiveLog> {
+    let names = plan.requests.iter().map(|r| r.name.clone()).collect();
+    let path = dir.join("latency.hlog");
+    LiveLog::create(&path, &plan.name, clock.start_unix_ms(), names)
+        .map_err(|e| eprintln!("warning: {}: {e}", path.display()))
+        .ok()
+}
+
+/// Appends the seconds sealed since the last call to the live log; a write error is
+/// reported once and ends the live log.
+fn write_intervals(
+    live: &mut Option<LiveLog>,
+    agg: &mut Aggregate,
+    clock: &Clock,
+    ended: Option<Instant>,
+) {
+    let Some(log) = live else { return };
+    let intervals = agg.series.take_intervals();
+    let written = intervals
+        .iter()
+        .try_for_each(|iv| log.write(iv, result::covered_ms(clock, ended, iv.unix_s)))
+        .and_then(|()| log.flush());
+    if let Err(e) = written {
+        eprintln!("warning: {}: {e}", log.path().display());
+        *live = None;
+    }
+}
+
 /// Machine-wide CPU beside the run, judged against our own process tree's.
 fn machine_load(
     machine: Vec<MachineSample>,
@@ -188,7 +240,9 @@ fn machine_load(
             steal_percent: m.steal_percent,
         })
         .collect();
-    machine::machine_load(readings, &readings_of(&own))
+    let mut load = machine::machine_load(readings, &readings_of(&own))?;
+    load.samples = result::thin_machine(load.samples);
+    Some(load)
 }
 
 /// Process samples as the result's resource readings.

@@ -1,10 +1,12 @@
 //! One function per subcommand: the only place that knows every stage, and the only user of
 //! `anyhow`.
 
+mod baseline;
 mod compare;
 mod drive;
 mod embedded_tls;
 mod heap;
+mod k8s;
 mod merge;
 mod observe;
 mod profile_diff;
@@ -66,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Report(args) => report::report(args),
         Command::Compare(args) => compare::compare(args),
         Command::Merge(args) => merge::merge(args),
+        Command::K8s(args) => k8s::k8s(args.command),
         Command::Schema { which } => {
             let schema = match which.as_str() {
                 "result" => crate::result::RunResult::json_schema(),

@@ -50,21 +50,13 @@ impl Progress {
     /// Updates the display from the latest complete second of `agg`.
     pub fn update(&mut self, agg: &Aggregate, elapsed: Duration) {
         let line = || {
-            // The newest second may still be filling; show the one before it.
+            // The newest sealed second (the ones after it may still be filling).
             let (reqs, p99, in_flight) = agg
-                .seconds
-                .values()
-                .rev()
-                .nth(1)
-                .map(|s| {
-                    (
-                        s.requests(),
-                        s.latency().value_at_quantile(0.99) as f64 / 1000.0,
-                        s.in_flight_max,
-                    )
-                })
+                .series
+                .latest()
+                .map(|(s, lat)| (s.requests, lat.p99 as f64 / 1000.0, s.in_flight_max))
                 .unwrap_or((0, f64::NAN, 0));
-            let errors: u64 = agg.seconds.values().map(|s| s.errors()).sum();
+            let errors = agg.series.all_time().1;
             format!(
                 "{}  p99 {}  errors {}  in flight {}",
                 format_rate(reqs as f64),

@@ -13,10 +13,10 @@ use super::drive::{Drive, TARGET_EXITED, drive};
 use super::observe::Observers;
 use super::split::{self, NotStarted, instance_label, rfc3339};
 use super::target::RunTarget;
-use crate::analysis::{compare, slo};
+use crate::analysis::slo;
 use crate::cli::RunArgs;
 use crate::engine::ResolvedTarget;
-use crate::output::{self, JunitCase, OutputOptions, ReportInput, Section, comparison};
+use crate::output::{self, OutputOptions, ReportInput};
 use crate::result::{self, RunResult, RunStatus, Verdict};
 use crate::scenario::{self, Overrides};
 
@@ -126,6 +126,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         dir: &dir,
         quiet: args.quiet,
         run_target: &mut run_target,
+        live_hlog: !args.no_extra_outputs,
     })?;
     let observed = observers.finish();
     (result.probes, result.profiles) = (observed.probes, observed.profiles);
@@ -150,34 +151,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let mut invalid = matches!(result.verdict, Verdict::Unjudgeable | Verdict::Inconclusive);
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
-        match result::load_baseline(name, &plan.name) {
-            Err(e) => {
-                eprintln!("error: baseline `{name}`: {e}");
-                invalid = true;
-            }
-            Ok((base_path, base)) => match compare::compare(&base, &result, &compare_opts) {
-                Err(e) => {
-                    eprintln!("error: cannot compare with {}: {e}", base_path.display());
-                    invalid = true;
-                }
-                Ok(c) => {
-                    if !args.quiet {
-                        eprintln!(
-                            "{}",
-                            comparison::render_terminal(&c, super::color_enabled())
-                        );
-                    }
-                    gate_failed |= c.regressed();
-                    // An inconclusive gate is not a pass.
-                    invalid |= !c.regressed() && c.inconclusive();
-                    sections.push(comparison_section(&c, &base, &result));
-                    match super::profile_diff::section(&base_path, &base, &dir, &result) {
-                        Ok(s) => sections.extend(s),
-                        Err(e) => eprintln!("warning: CPU profile diff: {e:#}"),
-                    }
-                }
-            },
-        }
+        let b = super::baseline::gate(name, &plan.name, &result, &dir, &compare_opts, args.quiet);
+        gate_failed |= b.regressed;
+        invalid |= b.invalid;
+        sections = b.sections;
     }
     let input = ReportInput {
         result: &result,
@@ -213,6 +190,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if args.summary.as_deref() == Some("json") {
         println!("{}", summary_line(&result));
     }
+    if args.emit_result {
+        result::emit_frames(&result, &mut std::io::stdout().lock()).context("--emit-result")?;
+    }
     if split.is_split() {
         // An instance's SLOs judge its share only: the run's gate is the merge of all.
         if !args.quiet {
@@ -244,24 +224,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             Outcome::Pass
         },
     )
-}
-
-/// The baseline comparison as a report section (HTML, Markdown, one JUnit case per metric).
-fn comparison_section(c: &compare::Comparison, base: &RunResult, current: &RunResult) -> Section {
-    Section {
-        id: "baseline".into(),
-        title: "Baseline comparison".into(),
-        html: comparison::render_html(c, base, current),
-        markdown: comparison::render_markdown(c),
-        junit: comparison::junit_cases(c)
-            .into_iter()
-            .map(|(name, failure)| JunitCase {
-                name,
-                failure,
-                details: String::new(),
-            })
-            .collect(),
-    }
 }
 
 /// The one-line JSON summary for `--summary json` (also read by the side-by-side harness).

@@ -116,15 +116,17 @@ impl RunTarget {
             cpu_mean_percent: report.cpu_mean_percent,
             exe_size_bytes: report.exe_size_bytes,
             exit: report.exit,
-            samples: report
-                .samples
-                .iter()
-                .map(|s| ResourceReading {
-                    t_ms: s.t_ms + offset_ms,
-                    rss_bytes: s.rss_bytes,
-                    cpu_percent: s.cpu_percent,
-                })
-                .collect(),
+            samples: crate::result::thin_readings(
+                report
+                    .samples
+                    .iter()
+                    .map(|s| ResourceReading {
+                        t_ms: s.t_ms + offset_ms,
+                        rss_bytes: s.rss_bytes,
+                        cpu_percent: s.cpu_percent,
+                    })
+                    .collect(),
+            ),
         }))
     }
 }

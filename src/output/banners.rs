@@ -1,11 +1,11 @@
 //! Banners every output shows above the numbers when the run itself is in doubt: the
 //! generator hit its own limits (the run is unjudgeable), or the machine was busy with other
-//! work. One list, so the terminal, `report.html`, `summary.md` and `junit.xml` agree.
+//! work, or a merge lacks instances or holds a saturated one. One list, so the terminal, `report.html`, `summary.md` and `junit.xml` agree.
 
 use std::fmt::Write as _;
 
 use super::format::{escape_md, escape_xml};
-use crate::analysis::judge;
+use crate::analysis::{judge, merged};
 use crate::result::RunResult;
 
 /// One banner.
@@ -19,6 +19,8 @@ pub struct Banner {
     pub text: String,
     /// Whether it makes the run unjudgeable (a JUnit error) rather than a caution.
     pub unjudgeable: bool,
+    /// Whether it fails the gate by itself (a partial merge): a JUnit failure too.
+    pub fails: bool,
 }
 
 /// The banners for `r`, most serious first.
@@ -35,6 +37,7 @@ pub fn all(r: &RunResult) -> Vec<Banner> {
                  failures; this run cannot be judged (exit 2). Raise `ulimit -n`, widen net.ipv4.ip_local_port_range, or lower the load."
             ),
             unjudgeable: true,
+            fails: false,
         });
     }
     if let Some(m) = r
@@ -52,6 +55,44 @@ pub fn all(r: &RunResult) -> Vec<Banner> {
                 m.other_mean_percent, m.steal_mean_percent
             ),
             unjudgeable: false,
+            fails: false,
+        });
+    }
+    let merge = merged::problems(r);
+    if !merge.failing.is_empty() {
+        out.insert(
+            0,
+            Banner {
+                id: "merge-partial",
+                word: "PARTIAL",
+                text: format!(
+                    "{}. The verdict is fail whatever the SLOs say.",
+                    merge.failing.join("; ")
+                ),
+                unjudgeable: false,
+                fails: true,
+            },
+        );
+    }
+    if !merge.unjudgeable.is_empty() {
+        out.push(Banner {
+            id: "merge-unjudgeable",
+            word: "UNJUDGEABLE",
+            text: format!(
+                "{}. The merged run cannot be judged (exit 2).",
+                merge.unjudgeable.join("; ")
+            ),
+            unjudgeable: true,
+            fails: false,
+        });
+    }
+    if !merge.cautions.is_empty() {
+        out.push(Banner {
+            id: "merge-caution",
+            word: "CAUTION",
+            text: merge.cautions.join("; "),
+            unjudgeable: false,
+            fails: false,
         });
     }
     out
@@ -73,7 +114,11 @@ pub fn html(out: &mut String, r: &RunResult) {
 /// The banners as Markdown alerts (escaped).
 pub fn markdown(out: &mut String, r: &RunResult) {
     for b in all(r) {
-        let kind = if b.unjudgeable { "CAUTION" } else { "WARNING" };
+        let kind = if b.unjudgeable || b.fails {
+            "CAUTION"
+        } else {
+            "WARNING"
+        };
         let _ = write!(
             out,
             "> [!{kind}]\n> **{}**: {}\n\n",

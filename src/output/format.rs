@@ -143,8 +143,17 @@ pub fn verdict_reason(result: &RunResult) -> String {
         .filter(|s| !s.pass && s.inconclusive.is_none())
         .map(|s| s.key.as_str())
         .collect();
+    let merge = crate::analysis::merged::problems(result);
+    if result.verdict == Verdict::Fail && failed.is_empty() {
+        if let Some(why) = merge.failing.first() {
+            return why.clone();
+        }
+    }
     if result.verdict == Verdict::Unjudgeable {
-        return "the run could not be judged (see the warnings)".into();
+        return match merge.unjudgeable.first() {
+            Some(why) => format!("the merged run could not be judged: {why}"),
+            None => "the run could not be judged (see the warnings)".into(),
+        };
     }
     let unjudged: Vec<String> = result
         .slos

@@ -3,8 +3,9 @@
 //! from the result is escaped; section bodies are inserted as given (they arrive escaped).
 //!
 //! Layout: header (scenario, description, target, start, length, load, tool, hosts),
-//! verdict banner, generator banner, warnings, SLO table, request tables, charts, error
-//! samples, target process, generator health, probes, flamegraphs, sections.
+//! verdict banner, generator banner, warnings, SLO table, instances (a merge), request
+//! tables, charts, error samples, target process, generator health, probes, flamegraphs,
+//! sections.
 //!
 //! Flamegraphs are interactive: inferno's SVG (with its script) sits in a sandboxed
 //! `srcdoc` iframe without `allow-same-origin`, so it runs in an opaque origin and cannot
@@ -184,7 +185,9 @@ pub fn render_with(input: &ReportInput, assets: Option<&Path>) -> Result<String,
 
     out.push_str("<section id=\"slos\"><h2>Service level objectives</h2>");
     out.push_str(&html_tables::slos(r));
-    out.push_str("</section><section id=\"requests\"><h2>Requests</h2>");
+    out.push_str("</section>");
+    out.push_str(&super::instances::html(r));
+    out.push_str("<section id=\"requests\"><h2>Requests</h2>");
     let _ = write!(
         out,
         "<p class=\"note\">Measured period only: {}. Totals: {} requests, {} errors, {} dropped, {} cancelled.</p>",

@@ -112,6 +112,17 @@ pub fn generator(
             ),
         ));
     }
+    if let Some(t) = &g.rss_trend {
+        rows.push((
+            "Memory trend",
+            format!(
+                "{:+.2} MB/min (95 % interval {:+.2} to {:+.2}) over the steady state",
+                t.slope_bytes_per_min / 1e6,
+                t.interval[0] / 1e6,
+                t.interval[1] / 1e6
+            ),
+        ));
+    }
     if let Some(lag) = &g.schedule_lag_ms {
         rows.push((
             "Schedule lag",

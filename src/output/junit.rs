@@ -50,9 +50,14 @@ pub fn render(input: &ReportInput) -> String {
         );
         ("slo", s.key.as_str(), failure, details)
     });
-    let banner_cases = super::banners::all(r)
-        .into_iter()
-        .map(|b| ("run", b.id, b.unjudgeable.then(|| b.text.clone()), b.text));
+    let banner_cases = super::banners::all(r).into_iter().map(|b| {
+        (
+            "run",
+            b.id,
+            (b.unjudgeable || b.fails).then(|| b.text.clone()),
+            b.text,
+        )
+    });
     let cases: Vec<(&str, &str, Option<String>, String)> = banner_cases
         .chain(slo_cases)
         .chain(extra.map(|(c, n, f, d)| (c, n, f.map(str::to_string), d.to_string())))

@@ -1,5 +1,6 @@
 //! `summary.md`: a compact Markdown summary for a CI job summary or a pull-request comment:
-//! verdict, SLO table, per-request table, warnings, then the sections' Markdown.
+//! verdict, SLO table, instances table (a merge), per-request table, warnings, then the
+//! sections' Markdown.
 //! Names and messages are escaped (`|`, Markdown markup and HTML).
 
 use std::fmt::Write as _;
@@ -80,6 +81,7 @@ pub fn render(input: &ReportInput) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&super::instances::markdown(r));
     out.push_str(
         "### Requests\n\n| request | requests | req/s | errors | p50 | p90 | p99 | p99.9 | max |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",

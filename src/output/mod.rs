@@ -21,10 +21,11 @@ pub mod hlog;
 pub mod html;
 mod html_observe;
 mod html_tables;
+pub mod instances;
 pub mod junit;
 pub mod markdown;
 pub mod profile_diff;
-mod series;
+pub mod series;
 mod terminal;
 
 use std::path::{Path, PathBuf};
@@ -139,7 +140,7 @@ pub fn outputs(opts: &OutputOptions, dir: &Path) -> Vec<Box<dyn Output>> {
     if opts.extra {
         out.push(Box::new(csv::RequestsCsv));
         out.push(Box::new(csv::TimeseriesCsv));
-        out.push(Box::new(hlog::LatencyLog));
+        out.push(Box::new(hlog::for_dir(dir)));
     }
     out
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::series::{Resolution, SecondCounts, Series};
 use super::{ErrorKind, Phases, Window};
 use super::{Hist, new_histogram};
 
@@ -57,58 +58,13 @@ impl EndpointAgg {
     }
 }
 
-/// One request name within one second.
-#[derive(Debug, Clone)]
-pub struct SecondEndpointAgg {
-    /// Latency (µs).
-    pub latency: Hist,
-    /// Completed requests.
-    pub requests: u64,
-    /// Failed requests.
-    pub errors: u64,
-}
-
-/// One wall-clock second, all workers.
-#[derive(Debug, Clone)]
-pub struct SecondAgg {
-    /// True while every part of the second came from the warm-up.
-    pub warmup: bool,
-    /// Per request id.
-    pub endpoints: Vec<Option<SecondEndpointAgg>>,
-    /// Dropped arrivals.
-    pub dropped: u64,
-    /// Sum over workers of each worker's most requests in flight.
-    pub in_flight_max: u64,
-}
-
-impl SecondAgg {
-    /// Requests completed in the second.
-    pub fn requests(&self) -> u64 {
-        self.endpoints.iter().flatten().map(|e| e.requests).sum()
-    }
-
-    /// Failed requests in the second.
-    pub fn errors(&self) -> u64 {
-        self.endpoints.iter().flatten().map(|e| e.errors).sum()
-    }
-
-    /// All request names' latencies merged.
-    pub fn latency(&self) -> Hist {
-        let mut h = new_histogram();
-        for e in self.endpoints.iter().flatten() {
-            h.add(&e.latency).expect("same bounds");
-        }
-        h
-    }
-}
-
 /// Everything measured so far.
 #[derive(Debug, Clone)]
 pub struct Aggregate {
     /// Measured-period totals per request id.
     pub endpoints: Vec<EndpointAgg>,
-    /// Per wall-clock second, warm-up included.
-    pub seconds: BTreeMap<i64, SecondAgg>,
+    /// Per wall-clock second, warm-up included, in bounded memory.
+    pub series: Series,
     /// Dropped arrivals in the measured period.
     pub dropped: u64,
     /// Distinct error messages: (request id, kind, message, count).
@@ -121,11 +77,16 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    /// An empty aggregate for `requests` request ids.
+    /// An empty aggregate for `requests` request ids, with the default [`Resolution`].
     pub fn new(requests: usize) -> Self {
+        Self::with_resolution(requests, Resolution::default())
+    }
+
+    /// An empty aggregate for `requests` request ids keeping its series at `res`.
+    pub fn with_resolution(requests: usize, res: Resolution) -> Self {
         Aggregate {
             endpoints: (0..requests).map(|_| EndpointAgg::default()).collect(),
-            seconds: BTreeMap::new(),
+            series: Series::new(requests, res),
             dropped: 0,
             samples: Vec::new(),
             lag: new_histogram(),
@@ -135,50 +96,38 @@ impl Aggregate {
 
     /// Merges one worker's window.
     pub fn add(&mut self, w: Window) {
-        let n = self.endpoints.len();
-        let second = self.seconds.entry(w.second).or_insert_with(|| SecondAgg {
-            warmup: true,
-            endpoints: vec![None; n],
-            dropped: 0,
-            in_flight_max: 0,
-        });
-        second.warmup &= w.warmup;
-        second.dropped += w.dropped;
-        second.in_flight_max += w.in_flight_max;
+        let counts = SecondCounts::of(&w);
         if !w.warmup {
             self.dropped += w.dropped;
             if let Some(lag) = &w.lag {
                 self.lag.add(lag).expect("same bounds");
             }
         }
+        let mut hists: Vec<Option<Hist>> = Vec::with_capacity(w.endpoints.len());
         for (id, part) in w.endpoints.into_iter().enumerate() {
-            let Some(part) = part else { continue };
-            let s = second.endpoints[id].get_or_insert_with(|| SecondEndpointAgg {
-                latency: new_histogram(),
-                requests: 0,
-                errors: 0,
-            });
-            s.latency.add(&part.latency).expect("same bounds");
-            s.requests += part.requests;
-            s.errors += part.errors;
+            let Some(part) = part else {
+                hists.push(None);
+                continue;
+            };
             let total = &mut self.endpoints[id];
             // Connections open mostly at the start: their phases count warm-up included.
             total.phases.add(&part.phases);
             self.generator_errors += part.kinds[ErrorKind::GeneratorError as usize];
-            if w.warmup {
-                continue;
+            if !w.warmup {
+                total.latency.add(&part.latency).expect("same bounds");
+                total.service.add(&part.service).expect("same bounds");
+                total.requests += part.requests;
+                total.errors += part.errors;
+                for (code, count) in part.status {
+                    *total.status.entry(code).or_default() += count;
+                }
+                for (acc, k) in total.kinds.iter_mut().zip(part.kinds) {
+                    *acc += k;
+                }
             }
-            total.latency.add(&part.latency).expect("same bounds");
-            total.service.add(&part.service).expect("same bounds");
-            total.requests += part.requests;
-            total.errors += part.errors;
-            for (code, count) in part.status {
-                *total.status.entry(code).or_default() += count;
-            }
-            for (acc, k) in total.kinds.iter_mut().zip(part.kinds) {
-                *acc += k;
-            }
+            hists.push((!part.latency.is_empty()).then_some(part.latency));
         }
+        self.series.add(counts, hists);
         for (id, kind, message) in w.samples {
             match self
                 .samples
@@ -233,10 +182,13 @@ mod tests {
         assert_eq!(agg.requests(), 2);
         assert_eq!(agg.dropped, 2);
         assert_eq!(agg.endpoints[0].status[&200], 2);
-        assert!(agg.seconds[&100].warmup);
-        assert!(!agg.seconds[&101].warmup);
-        assert_eq!(agg.seconds[&101].requests(), 2);
-        assert_eq!(agg.seconds[&101].in_flight_max, 4);
+        agg.series.seal_all();
+        let spans = agg.series.spans();
+        assert_eq!(spans.len(), 2);
+        assert!(spans[0].warmup());
+        assert!(!spans[1].warmup());
+        assert_eq!(spans[1].seconds[0].requests, 2);
+        assert_eq!(spans[1].seconds[0].in_flight_max, 4);
         assert_eq!(agg.endpoints[0].latency.max(), 90);
     }
 }

@@ -1,19 +1,22 @@
 //! Recording: each engine worker owns a [`WorkerRecorder`] (no locks, no atomics per
 //! request) that fills per-second windows of HDR histograms and counters; finished windows
 //! travel over a channel to one [`Aggregate`], which merges them losslessly. The aggregate is
-//! the single source of every number in the result: totals are sums of windows.
+//! the single source of every number in the result: totals are sums of windows. Its time
+//! series ([`series`]) keeps finished seconds in compact form, so memory does not grow with
+//! full histograms per second.
 
 mod aggregate;
 pub mod drive;
 mod error_kind;
 mod histogram;
 mod phases;
+pub mod series;
 
 use std::time::{Duration, Instant};
 
-pub use aggregate::{Aggregate, EndpointAgg, SecondAgg};
+pub use aggregate::{Aggregate, EndpointAgg};
 pub use error_kind::ErrorKind;
-pub use histogram::{Hist, MAX_US, new_histogram};
+pub use histogram::{Hist, MAX_US, map_histograms_fresh, new_histogram};
 pub use phases::Phases;
 
 /// The clock shared by all workers: a monotonic epoch and its wall-clock time, so every

@@ -1,16 +1,18 @@
 //! Building a [`RunResult`] from the plan and the aggregate of a run (also for checkpoints
 //! of a run in progress).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::merge::{per_sec, ratio};
 use super::{
     EncodedHistogram, EndpointStats, ErrorSample, Histograms, HostInfo, InstanceInfo, LoadInfo,
-    RunResult, RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint, StageInfo, Summary,
-    Tool, Totals, Verdict, WindowSummary,
+    PerSecond, RunResult, RunStatus, SCHEMA_VERSION, ScenarioInfo, Second, SecondEndpoint,
+    StageInfo, Summary, Tool, Totals, Verdict, WindowSummary,
 };
 use crate::plan::{LoadModel, Plan, TargetBase};
+use crate::recorder::series::{Pcts, Span};
 use crate::recorder::{Aggregate, Clock, EndpointAgg, ErrorKind, Hist};
 
 /// Facts about the run that the aggregate does not hold.
@@ -35,6 +37,16 @@ pub struct RunMeta {
 
 /// Builds the result. SLOs are evaluated separately ([`crate::analysis::slo::apply`]).
 pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
+    assemble(plan, agg, meta, timeseries(plan, &agg.series.spans(), meta))
+}
+
+/// The result without its time series: what a checkpoint rewrites (the series goes to the
+/// journal, [`super::Journal`]).
+pub fn head(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
+    assemble(plan, agg, meta, Vec::new())
+}
+
+fn assemble(plan: &Plan, agg: &Aggregate, meta: &RunMeta, timeseries: Vec<Second>) -> RunResult {
     let measured_ms = meta.measured.as_secs_f64() * 1000.0;
     let endpoints: Vec<EndpointStats> = plan
         .requests
@@ -57,61 +69,6 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         throughput_per_sec: per_sec(requests, measured_ms),
         error_rate: ratio(errors, requests),
     };
-    let start_s = meta.clock.start_unix_ms().div_euclid(1000);
-    let (run_start_ms, run_end_ms) = {
-        let ended = meta.ended.unwrap_or_else(std::time::Instant::now);
-        let start = meta.clock.epoch_unix_ns as f64 / 1e6;
-        let end = start
-            + ended
-                .saturating_duration_since(meta.clock.epoch)
-                .as_secs_f64()
-                * 1000.0;
-        (start, end)
-    };
-    // The part of second `unix_s` that the run covered.
-    let length_ms = |unix_s: i64| {
-        let lo = (unix_s as f64 * 1000.0).max(run_start_ms);
-        let hi = ((unix_s + 1) as f64 * 1000.0).min(run_end_ms);
-        (hi - lo).clamp(0.0, 1000.0)
-    };
-    let timeseries = agg
-        .seconds
-        .iter()
-        .map(|(&unix_s, s)| {
-            let offset = Duration::from_millis(((unix_s - start_s).max(0) as u64 + 1) * 1000);
-            Second {
-                unix_s,
-                offset_s: unix_s - start_s,
-                warmup: s.warmup,
-                length_ms: length_ms(unix_s),
-                requests: s.requests(),
-                errors: s.errors(),
-                dropped: s.dropped,
-                in_flight_max: s.in_flight_max,
-                load_level: share_of_level(
-                    plan,
-                    plan.load
-                        .profile
-                        .level_at(offset.min(plan.load.profile.duration())),
-                ),
-                latency_ms: WindowSummary::of(&s.latency()),
-                endpoints: s
-                    .endpoints
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(id, e)| {
-                        e.as_ref().map(|e| SecondEndpoint {
-                            name: plan.requests[id].name.clone(),
-                            requests: e.requests,
-                            errors: e.errors,
-                            latency_ms: WindowSummary::of(&e.latency),
-                            latency_us: EncodedHistogram::encode(&e.latency),
-                        })
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
     let error_samples = agg
         .samples
         .iter()
@@ -168,6 +125,7 @@ pub fn build(plan: &Plan, agg: &Aggregate, meta: &RunMeta) -> RunResult {
         profiles: Vec::new(),
         run_id: Some(run_id),
         instances: vec![instance],
+        merge: None,
     }
 }
 
@@ -197,6 +155,115 @@ fn share_of_level(plan: &Plan, level: f64) -> f64 {
     match plan.load.model {
         LoadModel::Closed { .. } => split.share(level.round().max(0.0) as u64) as f64,
         LoadModel::Open { .. } => level / f64::from(split.instances()),
+    }
+}
+
+/// The time-series entries of `spans` (see [`crate::recorder::series`]): one [`Second`] per
+/// span; a coarse span carries its per-second counts.
+pub fn timeseries(plan: &Plan, spans: &[Cow<'_, Span>], meta: &RunMeta) -> Vec<Second> {
+    let start_s = meta.clock.start_unix_ms().div_euclid(1000);
+    let length_ms = |unix_s: i64| covered_ms(&meta.clock, meta.ended, unix_s);
+    let level = |unix_s: i64| {
+        let offset = Duration::from_millis(((unix_s - start_s).max(0) as u64 + 1) * 1000);
+        share_of_level(
+            plan,
+            plan.load
+                .profile
+                .level_at(offset.min(plan.load.profile.duration())),
+        )
+    };
+    spans
+        .iter()
+        .map(|span| {
+            let coarse = span.length_s > 1;
+            let counts = &span.seconds;
+            let last = counts.last().map_or(span.start, |c| c.unix_s);
+            let seconds: Vec<PerSecond> = if coarse {
+                counts
+                    .iter()
+                    .map(|c| PerSecond {
+                        unix_s: c.unix_s,
+                        warmup: c.warmup,
+                        length_ms: length_ms(c.unix_s),
+                        requests: c.requests,
+                        errors: c.errors,
+                        dropped: c.dropped,
+                        in_flight_max: c.in_flight_max,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Second {
+                unix_s: span.start,
+                offset_s: span.start - start_s,
+                warmup: span.warmup(),
+                length_ms: if coarse {
+                    seconds.iter().map(|c| c.length_ms).sum()
+                } else {
+                    length_ms(span.start)
+                },
+                requests: counts.iter().map(|c| c.requests).sum(),
+                errors: counts.iter().map(|c| c.errors).sum(),
+                dropped: counts.iter().map(|c| c.dropped).sum(),
+                in_flight_max: counts.iter().map(|c| c.in_flight_max).max().unwrap_or(0),
+                load_level: level(last),
+                latency_ms: window_summary(&span.latency),
+                endpoints: span
+                    .endpoints
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(id, e)| {
+                        let by = |pick: fn((u64, u64)) -> u64| -> Vec<u64> {
+                            if !coarse {
+                                return Vec::new();
+                            }
+                            counts
+                                .iter()
+                                .map(|c| c.endpoints[id].map_or(0, pick))
+                                .collect()
+                        };
+                        e.as_ref().map(|e| SecondEndpoint {
+                            name: plan.requests[id].name.clone(),
+                            requests: e.requests,
+                            errors: e.errors,
+                            latency_ms: window_summary(&e.latency),
+                            latency_us: EncodedHistogram::of_bytes(&e.histogram),
+                            requests_by_second: by(|(r, _)| r),
+                            errors_by_second: by(|(_, e)| e),
+                        })
+                    })
+                    .collect(),
+                seconds,
+            }
+        })
+        .collect()
+}
+
+/// How much of second `unix_s` a run on `clock` covered, in milliseconds (1000 except for
+/// the partial first and last seconds); `ended` is when recording ended, `None` for now.
+pub fn covered_ms(clock: &Clock, ended: Option<std::time::Instant>, unix_s: i64) -> f64 {
+    let ended = ended.unwrap_or_else(std::time::Instant::now);
+    let run_start_ms = clock.epoch_unix_ns as f64 / 1e6;
+    let run_end_ms =
+        run_start_ms + ended.saturating_duration_since(clock.epoch).as_secs_f64() * 1000.0;
+    let lo = (unix_s as f64 * 1000.0).max(run_start_ms);
+    let hi = ((unix_s + 1) as f64 * 1000.0).min(run_end_ms);
+    (hi - lo).clamp(0.0, 1000.0)
+}
+
+/// Percentiles (µs) in milliseconds.
+fn window_summary(p: &Pcts) -> WindowSummary {
+    if p.count == 0 {
+        return WindowSummary::default();
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    WindowSummary {
+        p50: ms(p.p50),
+        p90: ms(p.p90),
+        p99: ms(p.p99),
+        max: ms(p.max),
+        mean: p.mean / 1000.0,
     }
 }
 

@@ -1,14 +1,99 @@
 //! Exact merging of results: several generators running the same scenario at the same time
 //! (a distributed run), or segments of one run. Counts add, histograms add losslessly and
 //! seconds align on wall-clock time, so the merged percentiles are the ones a single
-//! generator would have measured.
+//! generator would have measured. Per-machine sections (target process, generator health,
+//! probes, profiles) are not added up: each input's are kept in [`MergeInfo::inputs`].
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::{
-    EncodedHistogram, EndpointStats, Hist, Histograms, RunResult, RunStatus, Second,
-    SecondEndpoint, Totals, WindowSummary, new_histogram,
+    EncodedHistogram, EndpointStats, GeneratorHealth, Hist, Histograms, InstanceInfo, ProbeSeries,
+    ProfileInfo, RunResult, RunStatus, Second, SecondEndpoint, TargetProcess, Totals,
+    WindowSummary, new_histogram,
 };
+
+/// What a merged result was made of.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInfo {
+    /// One entry per merged result, by instance (in the order given for results without
+    /// instance information).
+    pub inputs: Vec<MergedInput>,
+    /// Instances of the run that no result was given for (a partial merge: its verdict is
+    /// `fail`).
+    #[serde(default)]
+    pub missing: Vec<u32>,
+}
+
+/// One merged result: its share of the load and the sections that belong to its machine.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MergedInput {
+    /// Its instance number, when the result is a share of a split run (`run --instance`
+    /// with more than one instance).
+    pub instance: Option<u32>,
+    /// The host it ran on.
+    pub hostname: String,
+    /// How that run ended.
+    pub status: RunStatus,
+    /// Requests completed in its measured period.
+    pub requests: u64,
+    /// Of those, failed.
+    pub errors: u64,
+    /// Open model: arrivals it dropped.
+    pub dropped: u64,
+    /// The target process it launched, if any.
+    pub target_process: Option<TargetProcess>,
+    /// Its generator's health.
+    pub generator: Option<GeneratorHealth>,
+    /// The probes it read.
+    pub probes: Vec<ProbeSeries>,
+    /// The profiles it captured (files relative to its own run folder).
+    pub profiles: Vec<ProfileInfo>,
+}
+
+impl MergedInput {
+    fn of(r: &RunResult) -> Vec<MergedInput> {
+        // An input that is itself a merge contributes its own inputs.
+        if let Some(m) = &r.merge {
+            return m.inputs.clone();
+        }
+        let hostname = r
+            .instances
+            .first()
+            .map(|i| i.hostname.clone())
+            .or_else(|| r.hosts.first().map(|h| h.hostname.clone()))
+            .unwrap_or_default();
+        vec![MergedInput {
+            // A plain run is instance 0 of 1: no share of a split run.
+            instance: r
+                .instances
+                .first()
+                .filter(|_| super::instances::is_share(r))
+                .map(|i| i.instance),
+            hostname,
+            status: r.status,
+            requests: r.totals.requests,
+            errors: r.totals.errors,
+            dropped: r.totals.dropped,
+            target_process: r.target_process.clone(),
+            generator: r.generator.clone(),
+            probes: r.probes.clone(),
+            profiles: r.profiles.clone(),
+        }]
+    }
+
+    /// `instance 2 (host-b)`, or `host-b` without an instance number.
+    pub fn label(&self) -> String {
+        match self.instance {
+            Some(i) => format!("instance {i} ({})", self.hostname),
+            None => self.hostname.clone(),
+        }
+    }
+}
 
 /// Results that cannot be merged.
 #[derive(Debug, thiserror::Error)]
@@ -115,20 +200,40 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
     let mut hosts = Vec::new();
     for r in results {
         error_samples.extend(r.error_samples.iter().cloned());
-        warnings.extend(r.warnings.iter().cloned());
+        // Each input's warnings say which machine they are about.
+        match (&r.merge, MergedInput::of(r).first()) {
+            (None, Some(input)) if results.len() > 1 => {
+                let label = input.label();
+                for w in &r.warnings {
+                    if w == super::INSECURE_WARNING {
+                        // Read by exact text (JUnit): said once, as is.
+                        if !warnings.contains(w) {
+                            warnings.push(w.clone());
+                        }
+                    } else {
+                        warnings.push(format!("{label}: {w}"));
+                    }
+                }
+            }
+            _ => warnings.extend(r.warnings.iter().cloned()),
+        }
         hosts.extend(r.hosts.iter().cloned());
     }
-    if results.iter().any(|r| {
-        r.target_process.is_some()
-            || r.generator.is_some()
-            || !r.probes.is_empty()
-            || !r.profiles.is_empty()
-    }) {
-        warnings.push(
-            "per-machine sections (target process, generator health, probes, profiles) are not merged: see each input result"
-                .into(),
-        );
-    }
+    let mut inputs: Vec<MergedInput> = results.iter().flat_map(MergedInput::of).collect();
+    // Stable: inputs without an instance number keep the order they were given in.
+    inputs.sort_by_key(|i| i.instance);
+    // The shares merged (none for plain runs, each instance 0 of 1).
+    let mut instances: Vec<InstanceInfo> = results
+        .iter()
+        .filter(|r| super::instances::is_share(r))
+        .flat_map(|r| r.instances.iter().cloned())
+        .collect();
+    instances.sort_by_key(|i| i.instance);
+    let run_id = first.run_id.clone().filter(|id| {
+        results
+            .iter()
+            .all(|r| r.run_id.as_deref() == Some(id.as_str()))
+    });
     Ok(RunResult {
         hosts,
         started_at: first_start.started_at.clone(),
@@ -142,14 +247,18 @@ pub fn merge(results: &[RunResult]) -> Result<RunResult, MergeError> {
         slos: Vec::new(),
         error_samples,
         warnings,
-        // Each machine's target and generator are its own: copying the first one's would
-        // present one machine's figures as the whole run's.
+        // Each machine's target and generator are its own (kept per input in `merge`):
+        // copying the first one's would present one machine's figures as the whole run's.
         target_process: None,
         generator: None,
         probes: Vec::new(),
         profiles: Vec::new(),
-        run_id: None,
-        instances: Vec::new(),
+        run_id,
+        instances,
+        merge: Some(MergeInfo {
+            inputs,
+            missing: Vec::new(),
+        }),
         ..first.clone()
     })
 }
@@ -207,6 +316,7 @@ fn finish(e: &mut EndpointStats, measured_ms: f64) -> Result<(), MergeError> {
 }
 
 fn add_second(acc: &mut Second, s: &Second) -> Result<(), MergeError> {
+    let joined = super::coarse::join(acc, s);
     acc.requests += s.requests;
     acc.errors += s.errors;
     acc.dropped += s.dropped;
@@ -234,6 +344,7 @@ fn add_second(acc: &mut Second, s: &Second) -> Result<(), MergeError> {
             .map_err(|e| MergeError::Histogram(x.name.clone(), format!("{e:?}")))?;
     }
     acc.latency_ms = WindowSummary::of(&all);
+    super::coarse::apply(acc, joined);
     Ok(())
 }
 

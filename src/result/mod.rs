@@ -8,10 +8,14 @@
 
 mod baseline;
 mod build;
+mod coarse;
 mod connections;
+mod frames;
 mod histogram;
+mod instances;
 mod io;
 mod merge;
+mod thin;
 
 use std::collections::BTreeMap;
 
@@ -21,14 +25,19 @@ use serde::{Deserialize, Serialize};
 use crate::recorder::ErrorKind;
 
 pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
-pub use build::{RunMeta, build, derived_run_id, rfc3339_ms, target_label};
+pub use build::{
+    RunMeta, build, covered_ms, derived_run_id, head, rfc3339_ms, target_label, timeseries,
+};
 pub use connections::ConnectionStats;
 pub use histogram::{EncodedHistogram, HistogramError};
 // The histogram type of result files is the recorder's; re-exported because this module's
 // API (`EncodedHistogram::decode`) speaks of it.
 pub use crate::recorder::{Hist, MAX_US, new_histogram};
-pub use io::{ResultIoError, load, save_atomic};
-pub use merge::{MergeError, merge};
+pub use frames::{FrameError, RESULT_FRAME_MARKER, emit_frames, parse_frames};
+pub use instances::{InstanceSet, SetError, check_set};
+pub use io::{Journal, ResultIoError, journal_path, load, save_atomic, to_json};
+pub use merge::{MergeError, MergeInfo, MergedInput, merge};
+pub use thin::{thin_machine, thin_readings};
 
 /// Version of the result format. Bump on any change that a reader of an older file could
 /// misread; readers refuse versions they do not know.
@@ -41,9 +50,14 @@ pub use merge::{MergeError, merge};
 /// other work, steal), per-second `length_ms`, the verdict `inconclusive` and, on SLOs, `interval` and
 /// `inconclusive` (trend SLOs such as `target.rss.slope`) (versions 1 and 2 still load);
 /// 4 — adds `run_id` and `instances` (which share of a distributed run this is, or which
-/// instances a merged result holds), and the target's heap profile: a `profiles` entry of
-/// kind `heap` with `heap` (the start snapshot, in-use bytes at both ends, the growth
-/// flamegraph and the top growing allocation sites) (versions 1 to 3 still load).
+/// instances a merged result holds) and `merge` (a merged result's per-machine sections —
+/// target process, generator health, probes, profiles — per input, and the instances a
+/// partial merge lacks); a time series whose resolution coarsens with the run's length
+/// (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
+/// `requests_by_second` and `errors_by_second`), the checkpoint journal (`result.journal`)
+/// and `generator.rss_trend`; and the target's heap profile: a `profiles` entry of kind `heap`
+/// with `heap` (the start snapshot, in-use bytes at both ends, the growth flamegraph and the
+/// top growing allocation sites) (versions 1 to 3 still load).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The warning every output of a run without TLS certificate verification carries.
@@ -109,6 +123,11 @@ pub struct RunResult {
     /// version 4.
     #[serde(default)]
     pub instances: Vec<InstanceInfo>,
+    /// For a merged result: each input's per-machine sections and the instances missing
+    /// from a partial merge (`merge --allow-partial`). Absent for a single run and in files
+    /// older than version 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeInfo>,
 }
 
 /// One instance of a run whose load was split across several generators (`run --instance`).
@@ -182,6 +201,26 @@ pub struct GeneratorHealth {
     /// The machine's CPU beside the run: other work and steal.
     #[serde(default)]
     pub machine: Option<MachineLoad>,
+    /// The generator's own resident-memory trend over the steady state (version 4): a tool
+    /// for soak runs must not grow with the run's length. Absent when the steady state was
+    /// too short for a slope.
+    #[serde(default)]
+    pub rss_trend: Option<RssTrend>,
+}
+
+/// A resident-memory trend: least-squares slope over the steady state with its 95 %
+/// confidence interval.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RssTrend {
+    /// Slope in bytes per minute.
+    pub slope_bytes_per_min: f64,
+    /// 95 % confidence interval of the slope, `[low, high]`, in bytes per minute.
+    pub interval: [f64; 2],
+    /// Last reading minus first reading, in bytes.
+    pub growth_bytes: f64,
+    /// Readings used.
+    pub points: usize,
 }
 
 /// Machine-wide CPU use during the run (`/proc/stat`), and the part of it that was neither
@@ -517,6 +556,44 @@ pub struct Second {
     pub latency_ms: WindowSummary,
     /// Per request name (only names with traffic in this second).
     pub endpoints: Vec<SecondEndpoint>,
+    /// A coarse entry (one covering several seconds, `length_ms` above 1000): the counts of
+    /// each second in it that saw traffic, in order. Empty for a one-second entry. Since
+    /// version 4: a long run keeps one entry per second for its first 10 minutes, then one
+    /// per 10 wall-clock seconds (percentiles and histograms over the 10 s, counts still per
+    /// second here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seconds: Vec<PerSecond>,
+}
+
+/// The counts of one second inside a coarse [`Second`] entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PerSecond {
+    /// Unix time of the start of the second.
+    pub unix_s: i64,
+    /// Whether this second is part of the warm-up.
+    pub warmup: bool,
+    /// How much of the second the run covered, in milliseconds.
+    pub length_ms: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Of those, failed.
+    pub errors: u64,
+    /// Arrivals dropped (open model).
+    pub dropped: u64,
+    /// Most requests in flight at once.
+    pub in_flight_max: u64,
+}
+
+impl PerSecond {
+    /// Requests completed per second of real time in this (possibly partial) second.
+    pub fn requests_per_sec(&self) -> f64 {
+        if self.length_ms > 0.0 {
+            self.requests as f64 * 1000.0 / self.length_ms
+        } else {
+            0.0
+        }
+    }
 }
 
 fn full_second_ms() -> f64 {
@@ -564,6 +641,13 @@ pub struct SecondEndpoint {
     pub latency_ms: WindowSummary,
     /// The second's latency histogram (µs), HdrHistogram V2 deflate, base64.
     pub latency_us: EncodedHistogram,
+    /// In a coarse entry: requests completed in each second of the entry's `seconds`, in
+    /// the same order (version 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests_by_second: Vec<u64>,
+    /// In a coarse entry: failed requests in each second of the entry's `seconds`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors_by_second: Vec<u64>,
 }
 
 /// The verdict of one SLO.

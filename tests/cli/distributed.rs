@@ -1,9 +1,10 @@
 //! A load split over instances (issue #12), end to end on loopback: one `nexus-bench serve`
 //! as the target, one open-model run against it, then the same scenario as 3 processes that
 //! find their instance number the way a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`) or
-//! Slurm (`SLURM_PROCID`/`SLURM_NTASKS`) tells them, sharing a `--start-at`. Together they send
-//! exactly the single run's schedule, the same requests per name, nothing dropped, and never
-//! the same CSV row twice (counted by the target: distinct cache keys written). Also: a late
+//! Slurm (`SLURM_PROCID`/`SLURM_NTASKS`) tells them, sharing a `--start-at`. Together (summed
+//! here and by `nexus-bench merge`) they send exactly the single run's schedule, the same
+//! requests per name, nothing dropped, and never the same CSV row twice (counted by the
+//! target: distinct cache keys written). Also: a late
 //! instance exits 3 without load, an instance with no users still runs and exits 0, and an
 //! instance's SLOs never fail it.
 
@@ -314,6 +315,35 @@ fn three_instances_send_exactly_the_single_schedule() {
     );
     same_as_single(&k8s, &single_names, scheduled, start_ms);
     assert_eq!(k8s[0]["run_id"], "job-42");
+    // `nexus-bench merge` (the run's gate) accepts the complete set and adds it up to the
+    // single run's schedule and mix.
+    let merged = dir.path().join("merged");
+    let mut args = vec![
+        "merge".to_string(),
+        "-o".into(),
+        merged.display().to_string(),
+    ];
+    for i in 0..3 {
+        args.push(
+            run_dir(&dir.path().join(format!("k8s-{i}")), "split")
+                .display()
+                .to_string(),
+        );
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let done = run(&args, Duration::from_secs(60));
+    let m = result_json(&merged);
+    let (merged_names, merged_total) = counts(&m);
+    assert_eq!(merged_total, scheduled, "merged: {}", done.stderr);
+    assert_eq!(merged_names, single_names);
+    clean(&m, "merged run");
+    // A pass, unless the machine was too busy to judge a generator (then the merge says so).
+    assert!(
+        done.code() == 0 || (done.code() == 2 && m["verdict"] == "unjudgeable"),
+        "merge exit {}: {}",
+        done.code(),
+        done.stderr
+    );
     // Instances never share a row: every set request wrote its own key.
     let sets: u64 = k8s.iter().map(|r| counts(r).0["set"]).sum();
     assert_eq!(

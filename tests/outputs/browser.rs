@@ -402,3 +402,73 @@ async fn report_renders_in_chromium() {
     assert_eq!(title, json!("<script>alert('scenario')</script>"));
     let _ = cdp.ws.close(None).await;
 }
+
+/// A CDP client attached to a new blank page of the browser at `ws_url`, with page events on.
+async fn attach(ws_url: &str) -> Cdp {
+    let (ws, _) = tokio::time::timeout(STEP, tokio_tungstenite::connect_async(ws_url))
+        .await
+        .expect("DevTools connects within 20s")
+        .unwrap();
+    let mut cdp = Cdp {
+        ws,
+        next_id: 0,
+        session: None,
+        events: Vec::new(),
+    };
+    let target = cdp
+        .call("Target.createTarget", json!({"url": "about:blank"}))
+        .await;
+    let attached = cdp
+        .call(
+            "Target.attachToTarget",
+            json!({"targetId": target["targetId"], "flatten": true}),
+        )
+        .await;
+    cdp.session = Some(attached["sessionId"].as_str().unwrap().to_string());
+    for domain in ["Runtime", "Log", "Network", "Page"] {
+        cdp.call(&format!("{domain}.enable"), json!({})).await;
+    }
+    cdp
+}
+
+/// The report of a one-hour, 20-name run (coarse series after 10 minutes) loads cleanly and
+/// about as fast as a one-minute run's, side by side in one browser (medians of three loads
+/// each, alternated); the bound of 3 s holds with room.
+#[tokio::test(flavor = "current_thread")]
+async fn one_hour_report_loads_like_a_one_minute_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let short = render(&fixture::sample(), &tmp.path().join("short"));
+    let long = render(
+        &super::long_report::one_hour_twenty_names(),
+        &tmp.path().join("long"),
+    );
+    let (_browser, ws_url) = start_chromium(&tmp.path().join("profile"));
+    let mut cdp = attach(&ws_url).await;
+    let mut times = [Vec::new(), Vec::new()];
+    for _ in 0..3 {
+        for (i, page) in [&short, &long].into_iter().enumerate() {
+            let (url, events) = cdp.open(page).await;
+            assert_clean_load(&url, &events);
+            let ms = cdp
+                .eval("performance.getEntriesByType('navigation')[0].duration")
+                .await
+                .as_f64()
+                .expect("a navigation timing");
+            assert!(ms > 0.0, "load not finished: {ms}");
+            times[i].push(ms);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (one_minute, one_hour) = (median(&mut times[0]), median(&mut times[1]));
+    eprintln!("report load: one minute {one_minute:.0} ms, one hour × 20 names {one_hour:.0} ms");
+    let svgs = cdp.eval("document.querySelectorAll('svg').length").await;
+    assert!(svgs.as_u64() > Some(2), "charts drawn: {svgs}");
+    assert!(
+        one_hour <= 4.0 * one_minute.max(100.0),
+        "one hour {one_hour:.0} ms against one minute {one_minute:.0} ms"
+    );
+    assert!(one_hour < 3000.0, "{one_hour:.0} ms");
+}

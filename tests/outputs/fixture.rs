@@ -176,6 +176,8 @@ pub fn build(spec: &Spec) -> RunResult {
                 errors,
                 latency_ms: WindowSummary::of(&h),
                 latency_us: EncodedHistogram::encode(&h),
+                requests_by_second: vec![],
+                errors_by_second: vec![],
             });
         }
         let dropped = if slow { 7 * (sec % 3 + 1) as u64 } else { 0 };
@@ -198,6 +200,7 @@ pub fn build(spec: &Spec) -> RunResult {
             },
             latency_ms: WindowSummary::of(&second_all),
             endpoints,
+            seconds: vec![],
         });
     }
     let measured_s = (spec.seconds - spec.warmup_s) as f64;
@@ -349,6 +352,7 @@ pub fn build(spec: &Spec) -> RunResult {
         profiles: Vec::new(),
         run_id: None,
         instances: Vec::new(),
+        merge: None,
     }
 }
 
@@ -419,6 +423,7 @@ pub fn observed(mut result: RunResult, name: &str) -> RunResult {
         samples: readings(14.0),
         generator_errors: 0,
         machine: None,
+        rss_trend: None,
     });
     result.probes = vec![
         ProbeSeries {
