@@ -55,7 +55,7 @@ pub use thin::{thin_machine, thin_readings};
 /// partial merge lacks), a time series whose resolution coarsens with the run's length
 /// (entries of 10 s after 10 minutes, with per-second counts in `seconds`,
 /// `requests_by_second` and `errors_by_second`), the checkpoint journal (`result.journal`)
-/// `generator.rss_trend`, and the target's heap profile: a `profiles` entry of kind `heap`
+/// and `generator.rss_trend`, and the target's heap profile: a `profiles` entry of kind `heap`
 /// with `heap` (the start snapshot, in-use bytes at both ends, the growth flamegraph and the
 /// top growing allocation sites) (versions 1 to 3 still load).
 pub const SCHEMA_VERSION: u32 = 4;
