@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::result::BASELINES_ENV;
+
 /// Load testing and profiling for HTTP services, with SLO and regression gates.
 #[derive(Debug, Parser)]
 #[command(name = "nexus-bench", version, about, long_about = None, after_help = EXIT_CODES)]
@@ -55,6 +57,24 @@ pub enum Command {
         #[arg(value_parser = ["scenario", "result"])]
         which: String,
     },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  nexus-bench completions bash > ~/.local/share/bash-completion/completions/nexus-bench\n  nexus-bench completions zsh > ~/.zfunc/_nexus-bench\n  nexus-bench completions fish > ~/.config/fish/completions/nexus-bench.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of nexus-bench and its subcommands.
+    #[command(
+        after_help = "Examples:\n  nexus-bench man > ~/.local/share/man/man1/nexus-bench.1\n  nexus-bench man --out-dir ~/.local/share/man/man1"
+    )]
+    Man {
+        /// Write one page per subcommand (`nexus-bench-run.1`, …) into this folder instead
+        /// of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// `nexus-bench run`.
@@ -74,29 +94,34 @@ pub struct RunArgs {
     /// Override a scenario value, e.g. `--set load.users=64` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// No live progress and no summary table.
+    /// No live progress and no summary table: one verdict line on stderr
+    /// (`cache: FAIL (1 of 6 SLOs) → reports/cache/…`).
     #[arg(long, short)]
     pub quiet: bool,
     /// Skip TLS certificate verification (like `target.tls.insecure = true`); every output
     /// of the run says so.
     #[arg(long)]
     pub insecure: bool,
-    /// Generator worker threads [default: half the CPUs, at least 1, leaving a local target
-    /// its share].
-    #[arg(long, value_name = "N")]
+    /// Generator worker threads, at least 1 [default: half the CPUs, at least 1, leaving a
+    /// local target its share].
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub threads: Option<usize>,
-    /// Print a machine-readable end-of-run summary on stdout.
+    /// Print a machine-readable end-of-run summary (one JSON line) on stdout.
     #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
     pub summary: Option<String>,
     /// Skip the HTML report.
     #[arg(long)]
     pub no_html: bool,
-    /// Skip CSV, JUnit, Markdown and HdrHistogram log outputs.
+    /// Write only result.json and report.html: skip requests.csv, timeseries.csv,
+    /// junit.xml, summary.md and latency.hlog.
     #[arg(long)]
     pub no_extra_outputs: bool,
     /// Store this run as the named baseline (or at this path).
     #[arg(long, value_name = "NAME|PATH")]
     pub save_baseline: Option<String>,
+    /// Folder of named baselines [default: `<out>/baselines`].
+    #[arg(long, value_name = "DIR", env = BASELINES_ENV)]
+    pub baselines: Option<PathBuf>,
     /// Compare this run against a named baseline (or a result path) and gate on regressions.
     #[arg(long, value_name = "NAME|PATH")]
     pub baseline: Option<String>,
@@ -225,6 +250,9 @@ pub struct CompareArgs {
     /// Compare even when the scenarios or load settings differ.
     #[arg(long)]
     pub force: bool,
+    /// Folder of named baselines [default: `reports/baselines`].
+    #[arg(long, value_name = "DIR", env = BASELINES_ENV)]
+    pub baselines: Option<PathBuf>,
 }
 
 /// `nexus-bench merge`.

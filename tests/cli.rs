@@ -5,6 +5,8 @@
 
 #[path = "cli/exits.rs"]
 mod exits;
+#[path = "cli/output.rs"]
+mod output;
 #[path = "cli/shipped.rs"]
 mod shipped;
 #[path = "cli/soak.rs"]

@@ -43,7 +43,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.significance,
         args.force,
     )?;
-    let threads = args.threads.unwrap_or_else(default_threads).max(1);
+    // A named baseline that does not exist fails now, not after the run.
+    let baselines = args
+        .baselines
+        .clone()
+        .unwrap_or_else(|| args.out.join("baselines"));
+    let baseline = match &args.baseline {
+        Some(name) => match result::load_baseline(name, &plan.name, &baselines) {
+            Ok(found) => Some(found),
+            Err(e) => {
+                eprintln!("error: baseline `{name}`: {e}");
+                return Ok(Outcome::Invalid);
+            }
+        },
+        None => None,
+    };
+    let threads = args.threads.unwrap_or_else(default_threads);
     // Before any traffic: the generator's own limit must not become the target's failure.
     let need = crate::rlimit::estimate(&plan, threads);
     if let Err(msg) = crate::rlimit::nofile()
@@ -118,34 +133,37 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     // An SLO that could not be judged (a slope over too short a steady state) is no pass.
     let mut invalid = matches!(result.verdict, Verdict::Unjudgeable | Verdict::Inconclusive);
     let mut sections = Vec::new();
-    if let Some(name) = &args.baseline {
-        match result::load_baseline(name, &plan.name) {
+    let mut baseline_outcome = None;
+    if let Some((base_path, base)) = &baseline {
+        match compare::compare(base, &result, &compare_opts) {
             Err(e) => {
-                eprintln!("error: baseline `{name}`: {e}");
+                eprintln!("error: cannot compare with {}: {e}", base_path.display());
                 invalid = true;
+                baseline_outcome = Some("not comparable");
             }
-            Ok((base_path, base)) => match compare::compare(&base, &result, &compare_opts) {
-                Err(e) => {
-                    eprintln!("error: cannot compare with {}: {e}", base_path.display());
-                    invalid = true;
+            Ok(c) => {
+                if !args.quiet {
+                    eprintln!(
+                        "{}",
+                        comparison::render_terminal(&c, super::color_enabled())
+                    );
                 }
-                Ok(c) => {
-                    if !args.quiet {
-                        eprintln!(
-                            "{}",
-                            comparison::render_terminal(&c, super::color_enabled())
-                        );
-                    }
-                    gate_failed |= c.regressed();
-                    // An inconclusive gate is not a pass.
-                    invalid |= !c.regressed() && c.inconclusive();
-                    sections.push(comparison_section(&c, &base, &result));
-                    match super::profile_diff::section(&base_path, &base, &dir, &result) {
-                        Ok(s) => sections.extend(s),
-                        Err(e) => eprintln!("warning: CPU profile diff: {e:#}"),
-                    }
+                gate_failed |= c.regressed();
+                // An inconclusive gate is not a pass.
+                invalid |= !c.regressed() && c.inconclusive();
+                baseline_outcome = Some(if c.regressed() {
+                    "regressed"
+                } else if c.inconclusive() {
+                    "inconclusive"
+                } else {
+                    "held"
+                });
+                sections.push(comparison_section(&c, base, &result));
+                match super::profile_diff::section(base_path, base, &dir, &result) {
+                    Ok(s) => sections.extend(s),
+                    Err(e) => eprintln!("warning: CPU profile diff: {e:#}"),
                 }
-            },
+            }
         }
     }
     let input = ReportInput {
@@ -162,7 +180,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     }
     if let Some(name) = &args.save_baseline {
-        let saved = result::save_baseline(&result, name)?;
+        let saved = result::save_baseline(&result, name, &baselines)?;
         if let Some(p) = super::profile_diff::save_baseline_profile(&dir, &result, &saved)? {
             if !args.quiet {
                 eprintln!("baseline profile saved: {}", p.display());
@@ -172,7 +190,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             eprintln!("baseline saved: {}", saved.display());
         }
     }
-    if !args.quiet {
+    if args.quiet {
+        eprintln!(
+            "{}",
+            output::format::verdict_line(&result, baseline_outcome, &dir)
+        );
+    } else {
         eprintln!(
             "{}",
             output::terminal_summary(&result, super::color_enabled())
@@ -180,7 +203,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         eprintln!("report: {}", dir.join("report.html").display());
     }
     if args.summary.as_deref() == Some("json") {
-        println!("{}", summary_line(&result));
+        println!("{}", summary_line(&result, &dir, baseline_outcome));
     }
     Ok(
         if result.status == RunStatus::Interrupted && !target_crashed {
@@ -213,18 +236,44 @@ fn comparison_section(c: &compare::Comparison, base: &RunResult, current: &RunRe
     }
 }
 
-/// The one-line JSON summary for `--summary json` (also read by the side-by-side harness).
-fn summary_line(r: &RunResult) -> String {
-    let o = &r.overall;
+/// The one-line JSON summary for `--summary json` (also read by the side-by-side harness):
+/// throughput, counts, overall latency percentiles in µs, the verdict, the run folder, and
+/// every SLO that did not hold with its observed value.
+fn summary_line(r: &RunResult, dir: &Path, baseline: Option<&str>) -> String {
+    let o = &r.overall.latency_ms;
+    let us = |ms: f64| ms * 1000.0;
+    let failed: Vec<_> = r
+        .slos
+        .iter()
+        .filter(|s| !s.pass)
+        .map(|s| {
+            serde_json::json!({
+                "key": s.key,
+                "observed": s.observed,
+                "op": s.op,
+                "limit": s.limit,
+                "unit": s.unit,
+                "inconclusive": s.inconclusive,
+            })
+        })
+        .collect();
     serde_json::json!({
+        "scenario": r.scenario.name,
         "rps": r.totals.throughput_per_sec,
         "requests": r.totals.requests,
         "errors": r.totals.errors,
         "dropped": r.totals.dropped,
-        "p50_us": o.latency_ms.p50 * 1000.0,
-        "p99_us": o.latency_ms.p99 * 1000.0,
-        "mean_us": o.latency_ms.mean * 1000.0,
+        "cancelled": r.totals.cancelled,
+        "p50_us": us(o.p50),
+        "p90_us": us(o.p90),
+        "p95_us": us(o.p95),
+        "p99_us": us(o.p99),
+        "max_us": us(o.max),
+        "mean_us": us(o.mean),
         "verdict": r.verdict,
+        "baseline": baseline,
+        "failed_slos": failed,
+        "dir": dir,
     })
     .to_string()
 }

@@ -1,4 +1,5 @@
-//! `nexus-bench validate`: loads each scenario and prints its resolved plan, or every problem.
+//! `nexus-bench validate`: loads each scenario and prints (on stderr, for people) its resolved
+//! plan, or every problem.
 
 use super::Outcome;
 use crate::cli::ValidateArgs;
@@ -14,8 +15,8 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<Outcome> {
     for path in &args.scenarios {
         match scenario::load(path, &overrides) {
             Ok(plan) => {
-                println!("ok: {}", path.display());
-                println!("{}", scenario::describe(&plan));
+                eprintln!("ok: {}", path.display());
+                eprintln!("{}", scenario::describe(&plan));
             }
             Err(errors) => {
                 eprintln!("{errors}");

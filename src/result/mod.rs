@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::recorder::ErrorKind;
 
-pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
+pub use baseline::{BASELINES_DIR, BASELINES_ENV, baseline_path, load_baseline, save_baseline};
 pub use build::{RunMeta, build, target_label};
 pub use connections::ConnectionStats;
 pub use histogram::{EncodedHistogram, HistogramError};
