@@ -24,7 +24,7 @@ pub const EXIT_CODES: &str = "Exit codes:\n  0    every SLO held (and no baselin
 pub enum Command {
     /// Run a scenario and check its SLOs.
     #[command(
-        after_help = "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet"
+        after_help = "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run --url http://127.0.0.1:8080/healthz -c 32 -d 10s --slo 'latency.p99<50ms'\n  nexus-bench run --url http://127.0.0.1:8080/api --rate 500 --print-scenario > scenarios/api.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet"
     )]
     Run(RunArgs),
     /// Parse and check scenario files without sending traffic; print the resolved plans.
@@ -80,13 +80,17 @@ pub enum Command {
 /// `nexus-bench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML).
-    pub scenario: PathBuf,
+    /// The scenario file (TOML; `-` reads it from stdin). Not with `--url`.
+    #[arg(required_unless_present = "url", conflicts_with = "url")]
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub adhoc: AdHocArgs,
     /// Send the load here instead of the scenario's `target.base_url`.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
-    /// Override the measured duration (e.g. `30s`, `2m`); a ramp is scaled to fit.
-    #[arg(long, value_name = "D")]
+    /// Override the measured duration (e.g. `30s`, `2m`); a ramp is scaled to fit. With
+    /// `--url`: the run's duration [default: 10s].
+    #[arg(long, short = 'd', value_name = "D")]
     pub duration: Option<String>,
     /// Parent folder of the run folder [default: reports/<scenario>/<UTC time>/ under it].
     #[arg(long, value_name = "DIR", default_value = "reports")]
@@ -140,6 +144,44 @@ pub struct RunArgs {
     /// Sample nexus-bench itself and write its flamegraph.
     #[arg(long)]
     pub profile: bool,
+}
+
+/// `nexus-bench run --url`: a scenario built from flags instead of a file.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Ad-hoc run (no scenario file)")]
+pub struct AdHocArgs {
+    /// Load this URL with a scenario built from these flags (same run, outputs and exit
+    /// codes as a file).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Closed model: this many virtual users [default: 8].
+    #[arg(short = 'c', long = "users", value_name = "USERS", requires = "url", conflicts_with = "rate",
+          value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..))]
+    pub users: Option<u32>,
+    /// Open model: this many arrivals per second (`500` or `500/s`).
+    #[arg(long, value_name = "R/s", requires = "url")]
+    pub rate: Option<String>,
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET", requires = "url")]
+    pub method: String,
+    /// A request header, `name: value` (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: VALUE",
+        requires = "url"
+    )]
+    pub headers: Vec<String>,
+    /// The request body, sent as is.
+    #[arg(long, value_name = "TEXT", requires = "url")]
+    pub body: Option<String>,
+    /// An SLO to check, e.g. `latency.p99<50ms`, `error_rate<0.1%`, `throughput>100/s`
+    /// (repeatable).
+    #[arg(long, value_name = "METRIC<LIMIT", requires = "url")]
+    pub slo: Vec<String>,
+    /// Print the scenario file the flags stand for (on stdout) and exit without running.
+    #[arg(long, requires = "url")]
+    pub print_scenario: bool,
 }
 
 /// `nexus-bench validate`.

@@ -3,6 +3,8 @@
 //! 2 invalid or unreachable, 130 interrupted) is produced by the situation it stands for,
 //! without leaving a child process behind.
 
+#[path = "cli/adhoc.rs"]
+mod adhoc;
 #[path = "cli/exits.rs"]
 mod exits;
 #[path = "cli/output.rs"]

@@ -26,7 +26,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         target: args.target.clone(),
         duration: args.duration.clone(),
     };
-    let plan = match scenario::load(&args.scenario, &overrides) {
+    let loaded = match (&args.scenario, &args.adhoc.url) {
+        (Some(path), _) => scenario::load(path, &overrides),
+        (None, Some(url)) => {
+            let text = adhoc_scenario(&args, url)?;
+            if args.adhoc.print_scenario {
+                print!("{text}");
+                return Ok(Outcome::Pass);
+            }
+            let overrides = Overrides {
+                duration: None,
+                ..overrides
+            };
+            scenario::load_str(&text, Path::new("--url"), &overrides, &|name| {
+                std::env::var(name).ok()
+            })
+        }
+        (None, None) => anyhow::bail!("give a scenario file or --url"),
+    };
+    let plan = match loaded {
         Ok(mut plan) => {
             plan.target.tls.insecure |= args.insecure;
             Arc::new(plan)
@@ -216,6 +234,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             Outcome::Pass
         },
     )
+}
+
+/// The scenario text `run --url …` stands for.
+fn adhoc_scenario(args: &RunArgs, url: &str) -> anyhow::Result<String> {
+    let a = &args.adhoc;
+    let adhoc = scenario::AdHoc {
+        url: url.into(),
+        users: a.users,
+        rate: a.rate.clone(),
+        duration: args.duration.clone().unwrap_or_else(|| "10s".into()),
+        method: a.method.clone(),
+        headers: a.headers.clone(),
+        body: a.body.clone(),
+        slos: a.slo.clone(),
+    };
+    Ok(adhoc.to_toml()?)
 }
 
 /// The baseline comparison as a report section (HTML, Markdown, one JUnit case per metric).
