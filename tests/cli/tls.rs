@@ -3,14 +3,12 @@
 //! mTLS), hostile TLS peers (silent, garbage, expired, wrong name) and every shipped scenario
 //! over HTTPS with its SLO verdict.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{BIN, Served, load_lock, result_json, run, run_dir};
+use crate::support::{Served, load_lock, result_json, run, run_dir};
 use crate::tls_support::peers::Peer;
 use crate::tls_support::pki::Pki;
 
