@@ -144,6 +144,10 @@ pub struct RunArgs {
     /// Sample nexus-bench itself and write its flamegraph.
     #[arg(long)]
     pub profile: bool,
+    /// Export each finished second while the run runs (repeatable): `ndjson=PATH` (`-` for
+    /// stdout) or `prometheus-rw=URL` (Prometheus remote-write).
+    #[arg(long, value_name = "KIND=DEST")]
+    pub export: Vec<crate::export::ExportSpec>,
 }
 
 /// `nexus-bench run --url`: a scenario built from flags instead of a file.

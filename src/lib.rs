@@ -21,9 +21,10 @@
 //! - [`result`]: `result.json` (build, merge, load/save, baselines on disk).
 //! - [`analysis`]: pure judgement: SLO verdicts, baseline comparison, generator health.
 //! - [`output`]: terminal, HTML, CSV, JUnit, Markdown and HdrHistogram-log renderers.
+//! - [`export`]: live per-second export while a run runs (ndjson, Prometheus remote-write).
 //!
 //! Shared helpers with no dependencies inside the crate: [`units`], [`timer`] (precise
-//! waits) and [`fetch`] (one GET). Side rooms that use nothing else in the crate but those
+//! waits) and [`fetch`] (one GET or POST). Side rooms that use nothing else in the crate but those
 //! (and the plan types they are configured by): [`reference`](mod@reference) (the reference supervisor /
 //! mesh / cache server behind `nexus-bench serve`, which profiles itself with the
 //! profiler), [`launch`] (starting and watching a target process), [`probe`] (numbers read
@@ -34,6 +35,7 @@ pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod export;
 pub mod fetch;
 pub mod launch;
 pub mod output;

@@ -7,6 +7,8 @@
 mod adhoc;
 #[path = "cli/exits.rs"]
 mod exits;
+#[path = "cli/export.rs"]
+mod export;
 #[path = "cli/output.rs"]
 mod output;
 #[path = "cli/shipped.rs"]
