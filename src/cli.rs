@@ -27,6 +27,12 @@ pub enum Command {
         after_help = "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run --url http://127.0.0.1:8080/healthz -c 32 -d 10s --slo 'latency.p99<50ms'\n  nexus-bench run --url http://127.0.0.1:8080/api --rate 500 --print-scenario > scenarios/api.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet"
     )]
     Run(RunArgs),
+    /// Write a commented starter scenario, or one request per operation of an OpenAPI 3
+    /// document.
+    #[command(
+        after_help = "Examples:\n  nexus-bench init -o scenarios/api.toml\n  nexus-bench init --url http://127.0.0.1:8080 > scenarios/api.toml\n  nexus-bench init --openapi openapi.yaml -o scenarios/api.toml\n  nexus-bench serve --openapi | nexus-bench init --openapi - --url http://127.0.0.1:8080"
+    )]
+    Init(InitArgs),
     /// Parse and check scenario files without sending traffic; print the resolved plans.
     #[command(after_help = "Examples:\n  nexus-bench validate scenarios/*.toml")]
     Validate(ValidateArgs),
@@ -188,6 +194,31 @@ pub struct AdHocArgs {
     pub print_scenario: bool,
 }
 
+/// `nexus-bench init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The service's base URL (`http://127.0.0.1:8080`, an optional path prefix): the
+    /// starter's target, or with `--openapi` instead of the document's `servers`
+    /// [default: the embedded reference target, or the document's first server].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// An OpenAPI 3 document (JSON or YAML; `-` reads it from stdin): one request per
+    /// operation, with the document's examples or typed placeholders.
+    #[arg(long, value_name = "FILE")]
+    pub openapi: Option<PathBuf>,
+    /// Write the scenario to this file instead of stdout (never over an existing file
+    /// without `--force`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the `-o` file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// The scenario's name [default: the `-o` file's name, else `starter` or the
+    /// document's title].
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
 /// `nexus-bench validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -262,6 +293,9 @@ pub struct ServeArgs {
     /// one fails the handshake. Implies `--tls`.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Print the OpenAPI 3 document (YAML) of the supervisor, mesh and cache APIs and exit.
+    #[arg(long)]
+    pub openapi: bool,
 }
 
 /// `nexus-bench report`.

@@ -4,6 +4,7 @@
 mod compare;
 mod drive;
 mod embedded_tls;
+mod init;
 mod merge;
 mod observe;
 mod profile_diff;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Init(args) => init::init(args),
         Command::Validate(args) => validate::validate(args),
         Command::Serve(args) => serve::serve(args),
         Command::Report(args) => report::report(args),
