@@ -9,6 +9,8 @@ mod adhoc;
 mod exits;
 #[path = "cli/export.rs"]
 mod export;
+#[path = "cli/init.rs"]
+mod init;
 #[path = "cli/output.rs"]
 mod output;
 #[path = "cli/shipped.rs"]
