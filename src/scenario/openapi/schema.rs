@@ -93,7 +93,9 @@ impl<'a> Doc<'a> {
             Some("integer") => Some(Yaml::Integer(self.int_range(s).0)),
             Some("number") => Some(Yaml::Integer(self.int_range(s).0)),
             Some("boolean") => Some(Yaml::Boolean(true)),
-            _ => None,
+            // No type at all: any value is valid, a string among them.
+            None => Some(Yaml::String("x{{ counter }}".into())),
+            Some(_) => None,
         }
     }
 
@@ -331,13 +333,13 @@ mod tests {
     #[test]
     fn objects_hold_required_and_exemplified_properties() {
         let root = doc(
-            "type: object\nrequired: [name, size]\nproperties:\n  name: {type: string}\n  size: {type: integer, minimum: 5}\n  note: {type: string}\n  kind: {type: string, enum: [small, big]}\n  id: {type: string, readOnly: true, example: x}\n  tags: {type: array, items: {type: string, format: uuid}, example: ['{{a}}']}\n",
+            "type: object\nrequired: [name, size, any]\nproperties:\n  name: {type: string}\n  any: {description: anything}\n  size: {type: integer, minimum: 5}\n  note: {type: string}\n  kind: {type: string, enum: [small, big]}\n  id: {type: string, readOnly: true, example: x}\n  tags: {type: array, items: {type: string, format: uuid}, example: ['{{a}}']}\n",
         );
         let d = Doc { root: &root };
         let sample = d.sample(&root, 0).unwrap();
         let h = sample.as_hash().unwrap();
         let keys: Vec<&str> = h.keys().filter_map(Yaml::as_str).collect();
-        assert_eq!(keys, ["name", "size", "kind", "tags"]);
+        assert_eq!(keys, ["name", "any", "size", "kind", "tags"]);
         assert_eq!(sample["name"].as_str(), Some("x{{ counter }}"));
         assert_eq!(sample["size"].as_i64(), Some(5));
         assert_eq!(sample["kind"].as_str(), Some("small"));
