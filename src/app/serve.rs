@@ -19,7 +19,7 @@ const REFERENCE_OPENAPI: &str = include_str!("../../docs/openapi/reference.yaml"
 /// Runs `nexus-bench serve`.
 pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     if args.openapi {
-        print!("{REFERENCE_OPENAPI}");
+        std::io::stdout().write_all(REFERENCE_OPENAPI.as_bytes())?;
         return Ok(Outcome::Pass);
     }
     let config = config(&args)?;
