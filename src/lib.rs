@@ -14,8 +14,9 @@
 //!
 //! - [`cli`]: the command line (clap types only); [`app`]: one function per subcommand, the
 //!   only place that knows every stage.
-//! - [`scenario`]: the scenario file format, checked into a [`plan::Plan`]; [`plan`]: the
-//!   validated plan, including the arrival math ([`plan::Profile`]).
+//! - [`scenario`]: the scenario file format, checked into a [`plan::Plan`] (and written by
+//!   `init`: a starter, or one from an OpenAPI document); [`plan`]: the validated plan,
+//!   including the arrival math ([`plan::Profile`]).
 //! - [`engine`]: schedules and executors that put the load on the target.
 //! - [`recorder`]: histograms, per-second windows and the aggregation loop.
 //! - [`result`]: `result.json` (build, merge, load/save, baselines on disk).

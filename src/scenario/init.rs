@@ -1,7 +1,7 @@
 //! `nexus-bench init`: the text of a commented starter scenario, against the embedded
 //! reference target or a given URL. The text is a template kept in this file; it validates
 //! and runs as written (the tests load it through [`super::load_str`] and run it).
-//! Scenarios from an OpenAPI document are [`super::openapi`]'s.
+//! Scenarios from an OpenAPI document are [`super::scenario_from_openapi`]'s.
 
 /// Why `init` cannot write a scenario.
 #[derive(Debug, thiserror::Error, PartialEq)]
