@@ -197,6 +197,8 @@ fn serve_prints_the_committed_openapi_document() {
         &["init", "--openapi", path_str(&repo(DOC))],
         Duration::from_secs(10),
     );
+    // What each operation of the reference document becomes, reviewed as a whole.
+    insta::assert_snapshot!("init_openapi_reference", from_file.stdout);
     let body = |text: &str| text.split_once('\n').map(|(_, rest)| rest.to_string());
     assert_eq!(
         body(&String::from_utf8_lossy(&piped.stdout)),
