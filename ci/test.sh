@@ -21,6 +21,9 @@ fi
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   need+=(nginx)
 fi
+# The live-export test starts its own Prometheus (own config, storage and port) with the
+# remote-write receiver; the system service is never used.
+command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || need+=(prometheus)
 # The Slurm tests start their own munged, slurmctld and slurmd (own config, key, socket and
 # ports in a temporary folder); the system services are never used.
 for daemon in slurmctld slurmd munged; do
@@ -56,6 +59,10 @@ fi
 # Fail here, loudly, rather than in the middle of the tests.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || {
   echo "error: nginx is still missing after the install step" >&2
+  exit 1
+}
+command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || {
+  echo "error: prometheus is still missing after the install step" >&2
   exit 1
 }
 for daemon in slurmctld slurmd munged; do

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::result::BASELINES_ENV;
+
 /// Load testing and profiling for HTTP services, with SLO and regression gates.
 #[derive(Debug, Parser)]
 #[command(name = "nexus-bench", version, about, long_about = None, after_help = EXIT_CODES)]
@@ -25,16 +27,24 @@ macro_rules! exit_codes {
 pub const EXIT_CODES: &str = exit_codes!();
 
 /// The subcommands.
+// Parsed once per process: the size of the largest variant (`run`'s options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario and check its SLOs.
     #[command(
         after_help = concat!(
-            "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet\n  nexus-bench run scenario.toml --instance auto --instances 3 --start-at 2026-11-30T12:00:00Z\n\n",
+            "Examples:\n  nexus-bench run scenarios/cache.toml\n  nexus-bench run --url http://127.0.0.1:8080/healthz -c 32 -d 10s --slo 'latency.p99<50ms'\n  nexus-bench run --url http://127.0.0.1:8080/api --rate 500 --print-scenario > scenarios/api.toml\n  nexus-bench run scenarios/mesh.toml --target http://127.0.0.1:8080 --duration 30s\n  nexus-bench run scenarios/cache.toml --set load.users=64 --summary json --quiet\n  nexus-bench run scenario.toml --instance auto --instances 3 --start-at 2026-11-30T12:00:00Z\n\n",
             exit_codes!()
         )
     )]
     Run(RunArgs),
+    /// Write a commented starter scenario, or one request per operation of an OpenAPI 3
+    /// document.
+    #[command(
+        after_help = "Examples:\n  nexus-bench init -o scenarios/api.toml\n  nexus-bench init --url http://127.0.0.1:8080 > scenarios/api.toml\n  nexus-bench init --openapi openapi.yaml -o scenarios/api.toml\n  nexus-bench serve --openapi | nexus-bench init --openapi - --url http://127.0.0.1:8080"
+    )]
+    Init(InitArgs),
     /// Parse and check scenario files without sending traffic; print the resolved plans.
     #[command(
         after_help = "Examples:\n  nexus-bench validate scenarios/*.toml\n  nexus-bench validate scenario.toml --instances 3"
@@ -73,18 +83,40 @@ pub enum Command {
         #[arg(value_parser = ["scenario", "result"])]
         which: String,
     },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  nexus-bench completions bash > ~/.local/share/bash-completion/completions/nexus-bench\n  nexus-bench completions zsh > ~/.zfunc/_nexus-bench\n  nexus-bench completions fish > ~/.config/fish/completions/nexus-bench.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of nexus-bench and its subcommands.
+    #[command(
+        after_help = "Examples:\n  nexus-bench man > ~/.local/share/man/man1/nexus-bench.1\n  nexus-bench man --out-dir ~/.local/share/man/man1"
+    )]
+    Man {
+        /// Write one page per subcommand (`nexus-bench-run.1`, …) into this folder instead
+        /// of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// `nexus-bench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML).
-    pub scenario: PathBuf,
+    /// The scenario file (TOML; `-` reads it from stdin). Not with `--url`.
+    #[arg(required_unless_present = "url", conflicts_with = "url")]
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub adhoc: AdHocArgs,
     /// Send the load here instead of the scenario's `target.base_url`.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
-    /// Override the measured duration (e.g. `30s`, `2m`); a ramp is scaled to fit.
-    #[arg(long, value_name = "D")]
+    /// Override the measured duration (e.g. `30s`, `2m`); a ramp is scaled to fit. With
+    /// `--url`: the run's duration [default: 10s].
+    #[arg(long, short = 'd', value_name = "D")]
     pub duration: Option<String>,
     /// Parent folder of the run folder [default: reports/<scenario>/<UTC time>/ under it].
     #[arg(long, value_name = "DIR", default_value = "reports")]
@@ -92,29 +124,34 @@ pub struct RunArgs {
     /// Override a scenario value, e.g. `--set load.users=64` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// No live progress and no summary table.
+    /// No live progress and no summary table: one verdict line on stderr
+    /// (`cache: FAIL (1 of 6 SLOs) → reports/cache/…`).
     #[arg(long, short)]
     pub quiet: bool,
     /// Skip TLS certificate verification (like `target.tls.insecure = true`); every output
     /// of the run says so.
     #[arg(long)]
     pub insecure: bool,
-    /// Generator worker threads [default: half the CPUs, at least 1, leaving a local target
-    /// its share].
-    #[arg(long, value_name = "N")]
+    /// Generator worker threads, at least 1 [default: half the CPUs, at least 1, leaving a
+    /// local target its share].
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub threads: Option<usize>,
-    /// Print a machine-readable end-of-run summary on stdout.
+    /// Print a machine-readable end-of-run summary (one JSON line) on stdout.
     #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
     pub summary: Option<String>,
     /// Skip the HTML report.
     #[arg(long)]
     pub no_html: bool,
-    /// Skip CSV, JUnit, Markdown and HdrHistogram log outputs.
+    /// Write only result.json and report.html: skip requests.csv, timeseries.csv,
+    /// junit.xml, summary.md and latency.hlog.
     #[arg(long)]
     pub no_extra_outputs: bool,
     /// Store this run as the named baseline (or at this path).
     #[arg(long, value_name = "NAME|PATH")]
     pub save_baseline: Option<String>,
+    /// Folder of named baselines [default: `<out>/baselines`].
+    #[arg(long, value_name = "DIR", env = BASELINES_ENV)]
+    pub baselines: Option<PathBuf>,
     /// Compare this run against a named baseline (or a result path) and gate on regressions.
     #[arg(long, value_name = "NAME|PATH")]
     pub baseline: Option<String>,
@@ -163,6 +200,73 @@ pub struct RunArgs {
     /// for `merge --from-logs` to collect from the logs of a cluster without shared storage.
     #[arg(long)]
     pub emit_result: bool,
+    /// Export each finished second while the run runs (repeatable): `ndjson=PATH` (`-` for
+    /// stdout) or `prometheus-rw=URL` (Prometheus remote-write).
+    #[arg(long, value_name = "KIND=DEST")]
+    pub export: Vec<crate::export::ExportSpec>,
+}
+
+/// `nexus-bench run --url`: a scenario built from flags instead of a file.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Ad-hoc run (no scenario file)")]
+pub struct AdHocArgs {
+    /// Load this URL with a scenario built from these flags (same run, outputs and exit
+    /// codes as a file).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Closed model: this many virtual users [default: 8].
+    #[arg(short = 'c', long = "users", value_name = "USERS", requires = "url", conflicts_with = "rate",
+          value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..))]
+    pub users: Option<u32>,
+    /// Open model: this many arrivals per second (`500` or `500/s`).
+    #[arg(long, value_name = "R/s", requires = "url")]
+    pub rate: Option<String>,
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET", requires = "url")]
+    pub method: String,
+    /// A request header, `name: value` (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "NAME: VALUE",
+        requires = "url"
+    )]
+    pub headers: Vec<String>,
+    /// The request body, sent as is.
+    #[arg(long, value_name = "TEXT", requires = "url")]
+    pub body: Option<String>,
+    /// An SLO to check, e.g. `latency.p99<50ms`, `error_rate<0.1%`, `throughput>100/s`
+    /// (repeatable).
+    #[arg(long, value_name = "METRIC<LIMIT", requires = "url")]
+    pub slo: Vec<String>,
+    /// Print the scenario file the flags stand for (on stdout) and exit without running.
+    #[arg(long, requires = "url")]
+    pub print_scenario: bool,
+}
+
+/// `nexus-bench init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The service's base URL (`http://127.0.0.1:8080`, an optional path prefix): the
+    /// starter's target, or with `--openapi` instead of the document's `servers`
+    /// [default: the embedded reference target, or the document's first server].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// An OpenAPI 3 document (JSON or YAML; `-` reads it from stdin): one request per
+    /// operation, with the document's examples or typed placeholders.
+    #[arg(long, value_name = "FILE")]
+    pub openapi: Option<PathBuf>,
+    /// Write the scenario to this file instead of stdout (never over an existing file
+    /// without `--force`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the `-o` file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// The scenario's name [default: the `-o` file's name, else `starter` or the
+    /// document's title].
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// `nexus-bench validate`.
@@ -246,6 +350,9 @@ pub struct ServeArgs {
     /// one fails the handshake. Implies `--tls`.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Print the OpenAPI 3 document (YAML) of the supervisor, mesh and cache APIs and exit.
+    #[arg(long)]
+    pub openapi: bool,
 }
 
 /// `nexus-bench report`.
@@ -280,6 +387,9 @@ pub struct CompareArgs {
     /// Compare even when the scenarios or load settings differ.
     #[arg(long)]
     pub force: bool,
+    /// Folder of named baselines [default: `reports/baselines`].
+    #[arg(long, value_name = "DIR", env = BASELINES_ENV)]
+    pub baselines: Option<PathBuf>,
 }
 
 /// `nexus-bench merge`.
@@ -309,6 +419,9 @@ pub struct MergeArgs {
     /// regressions.
     #[arg(long, value_name = "NAME|PATH")]
     pub baseline: Option<String>,
+    /// Folder of named baselines [default: `reports/baselines`].
+    #[arg(long, value_name = "DIR", env = BASELINES_ENV)]
+    pub baselines: Option<PathBuf>,
     /// With `--baseline`: largest tolerated regression (e.g. `10%`).
     #[arg(long, value_name = "PCT")]
     pub max_regression: Option<String>,

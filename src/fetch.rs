@@ -1,5 +1,6 @@
-//! One `GET` over a fresh HTTP/1.1 connection (hyper), plain or TLS: what probes, the
-//! profile fetch and the readiness check of a launched target need from it beside the load.
+//! One `GET` (or `POST`) over a fresh HTTP/1.1 connection (hyper), plain or TLS: what probes,
+//! the profile fetch, the readiness check of a launched target and the live export need
+//! beside the load.
 //! A shared helper with no dependencies inside the crate; `https://` uses the configuration
 //! the run installed with [`set_tls`] (the run's own trust settings), else the platform roots.
 
@@ -7,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -72,6 +73,33 @@ pub async fn get(url: &str, max_body: usize) -> Result<Bytes, GetError> {
 /// `GET url` over a fresh connection; the status and the body (at most `max_body` bytes) of
 /// any answer, 2xx or not.
 pub async fn get_response(url: &str, max_body: usize) -> Result<(StatusCode, Bytes), GetError> {
+    send(url, http::Method::GET, &[], Bytes::new(), max_body).await
+}
+
+/// `POST url` with `headers` and `body` over a fresh connection; the status and the body (at
+/// most `max_body` bytes) of any answer.
+pub async fn post(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    max_body: usize,
+) -> Result<(StatusCode, Bytes), GetError> {
+    send(url, http::Method::POST, headers, body, max_body).await
+}
+
+/// One request over a fresh connection.
+async fn send(
+    url: &str,
+    method: http::Method,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    max_body: usize,
+) -> Result<(StatusCode, Bytes), GetError> {
+    let message = Message {
+        method,
+        headers,
+        body,
+    };
     let uri: Uri = url.parse().map_err(|e| GetError::BadUrl(format!("{e}")))?;
     let https = match uri.scheme_str() {
         Some("http") => false,
@@ -91,7 +119,7 @@ pub async fn get_response(url: &str, max_body: usize) -> Result<(StatusCode, Byt
         .await
         .map_err(|e| GetError::Fetch(format!("connect: {e}")))?;
     if !https {
-        return exchange(stream, &uri, max_body).await;
+        return exchange(stream, &uri, message, max_body).await;
     }
     let name = rustls::pki_types::ServerName::try_from(bare.to_string())
         .map_err(|e| GetError::BadUrl(format!("TLS server name: {e}")))?;
@@ -99,11 +127,23 @@ pub async fn get_response(url: &str, max_body: usize) -> Result<(StatusCode, Byt
         .connect(name, stream)
         .await
         .map_err(|e| GetError::Fetch(format!("TLS handshake: {e}")))?;
-    exchange(tls, &uri, max_body).await
+    exchange(tls, &uri, message, max_body).await
 }
 
-/// `GET uri` over `stream` with HTTP/1.1: the status and the body.
-async fn exchange<S>(stream: S, uri: &Uri, max_body: usize) -> Result<(StatusCode, Bytes), GetError>
+/// What to send besides the URL.
+struct Message<'a> {
+    method: http::Method,
+    headers: &'a [(&'a str, &'a str)],
+    body: Bytes,
+}
+
+/// `message` to `uri` over `stream` with HTTP/1.1: the status and the body.
+async fn exchange<S>(
+    stream: S,
+    uri: &Uri,
+    message: Message<'_>,
+    max_body: usize,
+) -> Result<(StatusCode, Bytes), GetError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -114,10 +154,16 @@ where
         .map_err(|e| GetError::Fetch(format!("HTTP handshake: {e}")))?;
     let connection = tokio::spawn(connection);
     let result = async {
-        let request = Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
+        let mut request = Request::builder()
+            .method(message.method)
+            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
             .header(header::HOST, authority)
-            .header(header::CONNECTION, "close")
-            .body(Empty::<Bytes>::new())
+            .header(header::CONNECTION, "close");
+        for (name, value) in message.headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(message.body))
             .map_err(|e| GetError::BadUrl(e.to_string()))?;
         let response = sender
             .send_request(request)

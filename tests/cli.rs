@@ -5,6 +5,8 @@
 //! instances adds up to the single-machine run; the engines it is split on (Kubernetes,
 //! Slurm) run the shipped manifests and scripts.
 
+#[path = "cli/adhoc.rs"]
+mod adhoc;
 #[path = "cli/checkpoint.rs"]
 mod checkpoint;
 #[path = "cli/deploy.rs"]
@@ -15,8 +17,14 @@ mod deploy_slurm;
 mod distributed;
 #[path = "cli/exits.rs"]
 mod exits;
+#[path = "cli/export.rs"]
+mod export;
+#[path = "cli/init.rs"]
+mod init;
 #[path = "cli/merge.rs"]
 mod merge;
+#[path = "cli/output.rs"]
+mod output;
 #[path = "cli/shipped.rs"]
 mod shipped;
 #[path = "cli/slurm.rs"]

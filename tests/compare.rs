@@ -450,29 +450,33 @@ fn incomparable_runs_are_refused_unless_forced() {
 
 #[test]
 fn baselines_by_name_and_by_path() {
+    let store = std::path::Path::new("ci-out/baselines");
     assert_eq!(
-        baseline_path("main", "cache"),
-        std::path::Path::new("reports/baselines/main/cache.json")
+        baseline_path("main", "cache", store),
+        std::path::Path::new("ci-out/baselines/main/cache.json")
     );
     assert_eq!(
-        baseline_path("x/base.json", "cache"),
+        baseline_path("x/base.json", "cache", store),
         std::path::Path::new("x/base.json")
     );
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
     std::fs::create_dir(&run_dir).unwrap();
     let arg = run_dir.to_str().unwrap();
-    assert_eq!(baseline_path(arg, "cache"), run_dir.join("result.json"));
+    assert_eq!(
+        baseline_path(arg, "cache", store),
+        run_dir.join("result.json")
+    );
 
     let result = synth(1, &Shape::default());
     let target = dir.path().join("nested/main.json");
-    let saved = save_baseline(&result, target.to_str().unwrap()).unwrap();
+    let saved = save_baseline(&result, target.to_str().unwrap(), store).unwrap();
     assert_eq!(saved, target);
-    let (path, back) = load_baseline(target.to_str().unwrap(), "cache").unwrap();
+    let (path, back) = load_baseline(target.to_str().unwrap(), "cache", store).unwrap();
     assert_eq!(path, target);
     assert_eq!(back, result);
     assert!(matches!(
-        load_baseline("nope/none.json", "cache"),
+        load_baseline("nope/none.json", "cache", store),
         Err(ResultIoError::Io { .. })
     ));
 }
@@ -558,12 +562,16 @@ fn compare_command_exit_codes() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (c, out, _) = code(&[&base, &same], &[]);
-    assert_eq!(c, 0, "{out}");
-    assert!(out.contains("No regression"));
-    let (c, out, _) = code(&[&base, &slow], &[]);
-    assert_eq!(c, 1, "{out}");
-    assert!(out.contains("REGRESSED"));
+    // The comparison is for people: stderr; stdout stays empty.
+    let (c, out, err) = code(&[&base, &same], &[]);
+    assert_eq!(c, 0, "{err}");
+    assert!(
+        err.contains("No regression") && out.is_empty(),
+        "{out}{err}"
+    );
+    let (c, _, err) = code(&[&base, &slow], &[]);
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("REGRESSED"));
     assert_eq!(code(&[&base, &slow], &["--max-regression", "40%"]).0, 0);
     let (c, _, err) = code(&[&base, &other], &[]);
     assert_eq!(c, 2);

@@ -3,15 +3,13 @@
 //! unless `--force`; a comparison that cannot be judged (too few seconds, a busy machine)
 //! exits 2, never 0.
 
-use std::io::IsTerminal;
-
 use anyhow::Context;
 
 use super::Outcome;
 use crate::analysis::compare::{CompareOptions, compare as compare_runs};
 use crate::cli::CompareArgs;
 use crate::output::comparison::render_terminal;
-use crate::result::load_baseline;
+use crate::result::{BASELINES_DIR, load_baseline};
 use crate::units::parse_percent;
 
 /// Runs `nexus-bench compare`.
@@ -23,7 +21,11 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         args.force,
     )?;
     let current = crate::result::load(&args.current).context("reading the current run")?;
-    let (path, baseline) = load_baseline(&args.baseline, &current.scenario.name)
+    let store = args
+        .baselines
+        .clone()
+        .unwrap_or_else(|| BASELINES_DIR.into());
+    let (path, baseline) = load_baseline(&args.baseline, &current.scenario.name, &store)
         .with_context(|| format!("reading the baseline `{}`", args.baseline))?;
     let comparison = compare_runs(&baseline, &current, &opts).with_context(|| {
         format!(
@@ -32,7 +34,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<Outcome> {
             args.current.display()
         )
     })?;
-    print!("{}", render_terminal(&comparison, use_color()));
+    eprint!("{}", render_terminal(&comparison, super::color_enabled()));
     // The current run's folder: where its profile is and the diff SVG goes.
     let dir = if args.current.is_dir() {
         args.current.as_path()
@@ -43,7 +45,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<Outcome> {
             .unwrap_or(std::path::Path::new("."))
     };
     match super::profile_diff::section(&path, &baseline, dir, &current) {
-        Ok(Some(s)) => println!(
+        Ok(Some(s)) => eprintln!(
             "\nCPU profile diff ({}):\n{}",
             dir.join(super::profile_diff::DIFF_SVG).display(),
             s.markdown
@@ -112,9 +114,4 @@ pub fn options_over(
         opts.significance = alpha;
     }
     Ok(opts)
-}
-
-/// Colour when stdout is a terminal and `NO_COLOR` is unset.
-fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }

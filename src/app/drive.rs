@@ -11,6 +11,7 @@ use super::progress::Progress;
 use super::target::RunTarget;
 use crate::analysis::{health, judge, machine, slo};
 use crate::engine::{self, ResolvedTarget, Shared};
+use crate::export::{Exporters, Tick};
 use crate::launch::{MachineSample, MachineSampler, ResourceSample, Sampler};
 use crate::output::hlog::LiveLog;
 use crate::plan::{LoadModel, Plan};
@@ -50,6 +51,8 @@ pub(super) struct Drive<'a> {
     pub run_target: &'a mut RunTarget,
     /// Write `latency.hlog` while the run goes (every second at full resolution).
     pub live_hlog: bool,
+    /// Live exporters (`--export`), handed each second as it is sealed.
+    pub exporters: &'a mut Exporters,
 }
 
 /// Runs the engine, aggregating windows, showing progress and checkpointing; returns the
@@ -65,6 +68,7 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
         quiet,
         run_target,
         live_hlog,
+        exporters,
     } = d;
     crate::recorder::map_histograms_fresh();
     let sampler = Sampler::start_single(std::process::id(), SAMPLE_EVERY);
@@ -111,6 +115,20 @@ pub(super) fn drive(d: Drive<'_>) -> anyhow::Result<(RunResult, Clock)> {
             }
         }
         write_intervals(&mut live, agg, &clock, None);
+        if !exporters.is_empty() {
+            let sealed = agg.series.sealed_after(exporters.last_pushed());
+            if !sealed.is_empty() {
+                let measured = Instant::now().saturating_duration_since(clock.warmup_end);
+                let m = meta(RunStatus::Running, measured, 0, Vec::new(), None);
+                let kinds = crate::export::error_kinds(&agg.endpoints);
+                for second in result::timeseries(plan, &sealed, &m) {
+                    exporters.push(&Tick {
+                        second: &second,
+                        error_kinds: &kinds,
+                    });
+                }
+            }
+        }
         if checkpoint.due() {
             // Incremental: the seconds changed since the last checkpoint go to the journal,
             // the rest (small) is rewritten.

@@ -70,17 +70,19 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<Outcome> {
     let mut invalid = matches!(merged.verdict, Verdict::Unjudgeable | Verdict::Inconclusive);
     let mut sections = Vec::new();
     if let Some(name) = &args.baseline {
-        let b = super::baseline::gate(
-            name,
-            &merged.scenario.name,
-            &merged,
-            &args.out,
-            &compare_opts,
-            args.quiet,
-        );
-        gate_failed |= b.regressed;
-        invalid |= b.invalid;
-        sections = b.sections;
+        let store = args
+            .baselines
+            .clone()
+            .unwrap_or_else(|| result::BASELINES_DIR.into());
+        match super::baseline::load(name, &merged.scenario.name, &store) {
+            Some(base) => {
+                let b = super::baseline::gate(&base, &merged, &args.out, &compare_opts, args.quiet);
+                gate_failed |= b.regressed;
+                invalid |= b.invalid;
+                sections = b.sections;
+            }
+            None => invalid = true,
+        }
     }
     let input = ReportInput {
         result: &merged,

@@ -6,6 +6,7 @@ mod compare;
 mod drive;
 mod embedded_tls;
 mod heap;
+mod init;
 mod k8s;
 mod merge;
 mod observe;
@@ -49,10 +50,16 @@ impl Outcome {
     }
 }
 
-/// Whether to colour terminal output: stderr is a terminal and `NO_COLOR` is unset.
+/// Whether to colour terminal output: stderr is a terminal and `NO_COLOR` is unset or
+/// empty (no-color.org: only a non-empty value turns colour off).
 pub fn color_enabled() -> bool {
     use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+    !no_color() && std::io::stderr().is_terminal()
+}
+
+/// Whether `NO_COLOR` asks for no colour: set and not empty.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 /// Runs the parsed command line.
@@ -63,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Init(args) => init::init(args),
         Command::Validate(args) => validate::validate(args),
         Command::Serve(args) => serve::serve(args),
         Command::Report(args) => report::report(args),
@@ -75,6 +83,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 _ => crate::scenario::json_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(Outcome::Pass)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "nexus-bench", &mut std::io::stdout());
+            Ok(Outcome::Pass)
+        }
+        Command::Man { out_dir } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)?;
+                    clap_mangen::generate_to(cmd, &dir)?;
+                    eprintln!("manual pages written to {}", dir.display());
+                }
+                None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?,
+            }
             Ok(Outcome::Pass)
         }
     }

@@ -30,14 +30,11 @@ pub fn report(args: ReportArgs) -> anyhow::Result<Outcome> {
         html: !args.no_html,
         extra: true,
     };
-    let color = std::env::var_os("NO_COLOR").is_none()
-        && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    print!("{}", terminal_summary(&result, color));
-    println!();
+    eprintln!("{}", terminal_summary(&result, super::color_enabled()));
     let mut failed = Vec::new();
     for (path, written) in write_all(&input, &dir, &opts) {
         match written {
-            Ok(()) => println!("wrote {}", path.display()),
+            Ok(()) => eprintln!("wrote {}", path.display()),
             Err(e) => {
                 eprintln!("error: {e}");
                 failed.push(path);

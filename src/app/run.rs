@@ -30,7 +30,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let Some((split, identity, tolerance)) = split::distribution(&args) else {
         return Ok(Outcome::Invalid);
     };
-    let plan = match scenario::load(&args.scenario, &overrides) {
+    let loaded = match (&args.scenario, &args.adhoc.url) {
+        (Some(path), _) => scenario::load(path, &overrides),
+        (None, Some(url)) => {
+            let text = adhoc_scenario(&args, url)?;
+            if args.adhoc.print_scenario {
+                print!("{text}");
+                return Ok(Outcome::Pass);
+            }
+            let overrides = Overrides {
+                duration: None,
+                ..overrides
+            };
+            scenario::load_str(&text, Path::new("--url"), &overrides, &|name| {
+                std::env::var(name).ok()
+            })
+        }
+        (None, None) => anyhow::bail!("give a scenario file or --url"),
+    };
+    let plan = match loaded {
         Ok(mut plan) => {
             plan.target.tls.insecure |= args.insecure;
             plan.split = split;
@@ -49,7 +67,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.significance,
         args.force,
     )?;
-    let threads = args.threads.unwrap_or_else(default_threads).max(1);
+    // A named baseline that does not exist fails now, not after the run.
+    let baselines = args
+        .baselines
+        .clone()
+        .unwrap_or_else(|| args.out.join("baselines"));
+    let baseline = match &args.baseline {
+        Some(name) => match super::baseline::load(name, &plan.name, &baselines) {
+            Some(found) => Some(found),
+            None => return Ok(Outcome::Invalid),
+        },
+        None => None,
+    };
+    let threads = args.threads.unwrap_or_else(default_threads);
     // Before any traffic: the generator's own limit must not become the target's failure.
     let need = crate::rlimit::estimate(&plan, threads);
     if let Err(msg) = crate::rlimit::nofile()
@@ -117,6 +147,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
 
     let mut run_target = run_target;
     let (observers, clock) = Observers::start(&plan, &base_url, &dir, args.profile);
+    let labels =
+        crate::export::RunLabels {
+            scenario: plan.name.clone(),
+            run_id: plan.identity.run_id.clone().unwrap_or_else(|| {
+                result::derived_run_id(&plan.source.sha256, clock.start_unix_ms())
+            }),
+            instance: plan.split.instance(),
+        };
+    let mut exporters =
+        crate::export::Exporters::start(&args.export, &labels).context("starting --export")?;
     let (mut result, clock) = drive(Drive {
         plan: &plan,
         target,
@@ -127,9 +167,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         quiet: args.quiet,
         run_target: &mut run_target,
         live_hlog: !args.no_extra_outputs,
+        exporters: &mut exporters,
     })?;
     let observed = observers.finish();
     (result.probes, result.profiles) = (observed.probes, observed.profiles);
+    // The exporters' last values are the result's totals; a receiver that was down is a
+    // warning of the run.
+    result.warnings.extend(exporters.finish(&result));
     slo::apply(&mut result, &plan.slos);
     let target_crashed = result.warnings.iter().any(|w| w.starts_with(TARGET_EXITED));
     // The result is saved before anything else can fail, then again with what stopping the
@@ -150,11 +194,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     // An SLO that could not be judged (a slope over too short a steady state) is no pass.
     let mut invalid = matches!(result.verdict, Verdict::Unjudgeable | Verdict::Inconclusive);
     let mut sections = Vec::new();
-    if let Some(name) = &args.baseline {
-        let b = super::baseline::gate(name, &plan.name, &result, &dir, &compare_opts, args.quiet);
+    let mut baseline_outcome = None;
+    if let Some(base) = &baseline {
+        let b = super::baseline::gate(base, &result, &dir, &compare_opts, args.quiet);
         gate_failed |= b.regressed;
         invalid |= b.invalid;
         sections = b.sections;
+        baseline_outcome = Some(b.outcome);
     }
     let input = ReportInput {
         result: &result,
@@ -170,7 +216,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     }
     if let Some(name) = &args.save_baseline {
-        let saved = result::save_baseline(&result, name)?;
+        let saved = result::save_baseline(&result, name, &baselines)?;
         if let Some(p) = super::profile_diff::save_baseline_profile(&dir, &result, &saved)? {
             if !args.quiet {
                 eprintln!("baseline profile saved: {}", p.display());
@@ -180,7 +226,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             eprintln!("baseline saved: {}", saved.display());
         }
     }
-    if !args.quiet {
+    if args.quiet {
+        eprintln!(
+            "{}",
+            output::format::verdict_line(&result, baseline_outcome, &dir)
+        );
+    } else {
         eprintln!(
             "{}",
             output::terminal_summary(&result, super::color_enabled())
@@ -188,7 +239,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         eprintln!("report: {}", dir.join("report.html").display());
     }
     if args.summary.as_deref() == Some("json") {
-        println!("{}", summary_line(&result));
+        println!("{}", summary_line(&result, &dir, baseline_outcome));
     }
     if args.emit_result {
         result::emit_frames(&result, &mut std::io::stdout().lock()).context("--emit-result")?;
@@ -226,18 +277,60 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     )
 }
 
-/// The one-line JSON summary for `--summary json` (also read by the side-by-side harness).
-fn summary_line(r: &RunResult) -> String {
-    let o = &r.overall;
+/// The scenario text `run --url …` stands for.
+fn adhoc_scenario(args: &RunArgs, url: &str) -> anyhow::Result<String> {
+    let a = &args.adhoc;
+    let adhoc = scenario::AdHoc {
+        url: url.into(),
+        users: a.users,
+        rate: a.rate.clone(),
+        duration: args.duration.clone().unwrap_or_else(|| "10s".into()),
+        method: a.method.clone(),
+        headers: a.headers.clone(),
+        body: a.body.clone(),
+        slos: a.slo.clone(),
+    };
+    Ok(adhoc.to_toml()?)
+}
+
+/// The one-line JSON summary for `--summary json` (also read by the side-by-side harness):
+/// throughput, counts, overall latency percentiles in µs, the verdict, the run folder, and
+/// every SLO that did not hold with its observed value.
+fn summary_line(r: &RunResult, dir: &Path, baseline: Option<&str>) -> String {
+    let o = &r.overall.latency_ms;
+    let us = |ms: f64| ms * 1000.0;
+    let failed: Vec<_> = r
+        .slos
+        .iter()
+        .filter(|s| !s.pass)
+        .map(|s| {
+            serde_json::json!({
+                "key": s.key,
+                "observed": s.observed,
+                "op": s.op,
+                "limit": s.limit,
+                "unit": s.unit,
+                "inconclusive": s.inconclusive,
+            })
+        })
+        .collect();
     serde_json::json!({
+        "scenario": r.scenario.name,
         "rps": r.totals.throughput_per_sec,
         "requests": r.totals.requests,
         "errors": r.totals.errors,
         "dropped": r.totals.dropped,
-        "p50_us": o.latency_ms.p50 * 1000.0,
-        "p99_us": o.latency_ms.p99 * 1000.0,
-        "mean_us": o.latency_ms.mean * 1000.0,
+        "cancelled": r.totals.cancelled,
+        "p50_us": us(o.p50),
+        "p90_us": us(o.p90),
+        "p95_us": us(o.p95),
+        "p99_us": us(o.p99),
+        "max_us": us(o.max),
+        "mean_us": us(o.mean),
         "verdict": r.verdict,
+        "baseline": baseline,
+        "failed_slos": failed,
+        "dir": dir,
     })
     .to_string()
 }

@@ -13,8 +13,15 @@ use crate::cli::ServeArgs;
 use crate::reference::{Apis, Faults, Identity, ServeConfig, ServerTls, TlsOptions};
 use crate::units;
 
+/// The OpenAPI 3 document of the reference APIs (`serve --openapi`).
+const REFERENCE_OPENAPI: &str = include_str!("../../docs/openapi/reference.yaml");
+
 /// Runs `nexus-bench serve`.
 pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
+    if args.openapi {
+        std::io::stdout().write_all(REFERENCE_OPENAPI.as_bytes())?;
+        return Ok(Outcome::Pass);
+    }
     if args.heap_profiling {
         reexec_with_profiling()?;
     }

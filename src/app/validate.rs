@@ -1,5 +1,5 @@
-//! `nexus-bench validate`: loads each scenario and prints its resolved plan, or every problem;
-//! with `--instances N`, also each instance's share of the load.
+//! `nexus-bench validate`: loads each scenario and prints (on stderr, for people) its resolved
+//! plan, or every problem; with `--instances N`, also each instance's share of the load.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -24,10 +24,10 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<Outcome> {
     for path in &args.scenarios {
         match scenario::load(path, &overrides) {
             Ok(plan) => {
-                println!("ok: {}", path.display());
-                println!("{}", scenario::describe(&plan));
+                eprintln!("ok: {}", path.display());
+                eprintln!("{}", scenario::describe(&plan));
                 if let Some(n) = args.instances {
-                    print!("{}", shares(&plan, n));
+                    eprint!("{}", shares(&plan, n));
                 }
             }
             Err(errors) => {

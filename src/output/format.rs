@@ -130,6 +130,23 @@ pub fn verdict(v: Verdict) -> &'static str {
     }
 }
 
+/// The one line `run --quiet` keeps: `cache: FAIL (1 of 6 SLOs) → reports/cache/…`, with
+/// the baseline gate's outcome (`baseline regressed`) when there was one.
+pub fn verdict_line(result: &RunResult, baseline: Option<&str>, dir: &std::path::Path) -> String {
+    let failed = result.slos.iter().filter(|s| !s.pass).count();
+    let total = result.slos.len();
+    let mut line = format!("{}: {}", result.scenario.name, verdict(result.verdict));
+    if failed > 0 {
+        line.push_str(&format!(" ({failed} of {total} SLOs)"));
+    } else if total > 0 {
+        line.push_str(&format!(" ({total} SLOs)"));
+    }
+    if let Some(b) = baseline {
+        line.push_str(&format!(", baseline {b}"));
+    }
+    format!("{line} → {}", dir.display())
+}
+
 /// `pass` or `fail` for one SLO.
 pub fn pass_fail(pass: bool) -> &'static str {
     if pass { "pass" } else { "fail" }

@@ -392,6 +392,13 @@ impl Series {
         out
     }
 
+    /// The sealed spans that start after `after` (all of them for `None`), in order: what a
+    /// live export sends as each second is sealed.
+    pub fn sealed_after(&self, after: Option<i64>) -> Vec<Cow<'_, Span>> {
+        let from = after.map_or(0, |a| self.spans.partition_point(|s| s.start <= a));
+        self.spans[from..].iter().map(Cow::Borrowed).collect()
+    }
+
     /// Totals over every second so far, warm-up included: (requests, errors, dropped).
     pub fn all_time(&self) -> (u64, u64, u64) {
         self.all_time

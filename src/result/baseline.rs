@@ -5,13 +5,17 @@ use std::path::{Path, PathBuf};
 
 use super::{ResultIoError, RunResult};
 
-/// The folder under which named baselines live (relative to the working directory).
+/// The folder named baselines live in when neither `--baselines` nor [`BASELINES_ENV`] says
+/// otherwise and there is no `--out`: `reports/baselines` (`run` uses `<out>/baselines`).
 pub const BASELINES_DIR: &str = "reports/baselines";
 
-/// Where a baseline lives. A NAME (no `/`, not ending `.json`) is
-/// `reports/baselines/NAME/<scenario>.json` (under [`BASELINES_DIR`]); anything else is a path (a run folder stands for
-/// its `result.json`).
-pub fn baseline_path(name_or_path: &str, scenario: &str) -> PathBuf {
+/// The environment variable that sets the baselines folder (like `--baselines`).
+pub const BASELINES_ENV: &str = "NEXUS_BENCH_BASELINES";
+
+/// Where a baseline lives. A NAME (no `/`, not ending `.json`) is `<dir>/NAME/<scenario>.json`
+/// (`dir` is the baselines folder); anything else is a path (a run folder stands for its
+/// `result.json`).
+pub fn baseline_path(name_or_path: &str, scenario: &str, dir: &Path) -> PathBuf {
     let is_path = name_or_path.contains('/')
         || name_or_path.contains('\\')
         || name_or_path.ends_with(".json")
@@ -25,16 +29,18 @@ pub fn baseline_path(name_or_path: &str, scenario: &str) -> PathBuf {
             .chars()
             .map(|c| if c == '/' || c == '\\' { '_' } else { c })
             .collect();
-        Path::new(BASELINES_DIR)
-            .join(name_or_path)
-            .join(format!("{file}.json"))
+        dir.join(name_or_path).join(format!("{file}.json"))
     }
 }
 
 /// Stores `result` as the baseline `name_or_path` (see [`baseline_path`]), atomically,
 /// creating folders as needed. Returns where it went.
-pub fn save_baseline(result: &RunResult, name_or_path: &str) -> Result<PathBuf, ResultIoError> {
-    let path = baseline_path(name_or_path, &result.scenario.name);
+pub fn save_baseline(
+    result: &RunResult,
+    name_or_path: &str,
+    dir: &Path,
+) -> Result<PathBuf, ResultIoError> {
+    let path = baseline_path(name_or_path, &result.scenario.name, dir);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| ResultIoError::Io {
             path: parent.to_path_buf(),
@@ -49,8 +55,9 @@ pub fn save_baseline(result: &RunResult, name_or_path: &str) -> Result<PathBuf, 
 pub fn load_baseline(
     name_or_path: &str,
     scenario: &str,
+    dir: &Path,
 ) -> Result<(PathBuf, RunResult), ResultIoError> {
-    let path = baseline_path(name_or_path, scenario);
+    let path = baseline_path(name_or_path, scenario, dir);
     let result = super::load(&path)?;
     Ok((path, result))
 }

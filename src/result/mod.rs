@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::recorder::ErrorKind;
 
-pub use baseline::{BASELINES_DIR, baseline_path, load_baseline, save_baseline};
+pub use baseline::{BASELINES_DIR, BASELINES_ENV, baseline_path, load_baseline, save_baseline};
 pub use build::{
     RunMeta, build, covered_ms, derived_run_id, head, rfc3339_ms, target_label, timeseries,
 };

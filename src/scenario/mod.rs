@@ -69,15 +69,18 @@
 //!
 //! Templates: see [`crate::plan::template`].
 
+mod adhoc;
 mod body;
 mod build;
 mod check;
 mod describe;
 mod errors;
 mod expect;
+mod init;
 mod keys;
 mod load;
 mod observe;
+mod openapi;
 mod overrides;
 pub mod raw;
 mod request;
@@ -91,8 +94,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::de::DeTable;
 
+pub use adhoc::{AdHoc, AdHocError};
 pub use describe::describe;
 pub use errors::{ScenarioError, ScenarioErrors};
+pub use init::{InitError, scenario_name, starter};
+pub use openapi::{OpenApiSource, scenario_from_openapi};
 pub use overrides::Overrides;
 pub use slo::{SloError, parse_slo};
 
@@ -100,9 +106,15 @@ use crate::plan::{Plan, Source};
 use check::Ctx;
 use errors::Locator;
 
-/// Reads and validates a scenario file, with environment variables from the process.
+/// Reads and validates a scenario file (`-`: standard input, with data files relative to the
+/// working directory), with environment variables from the process.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Plan, ScenarioErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    };
+    let text = text.map_err(|e| {
         ScenarioErrors(vec![ScenarioError {
             file: path.to_path_buf(),
             line: 0,

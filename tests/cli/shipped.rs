@@ -140,9 +140,9 @@ fn every_shipped_scenario_validates() {
     assert_eq!(done.code(), 0, "stderr:\n{}", done.stderr);
     for file in &files {
         assert!(
-            done.stdout.contains(&format!("ok: {file}")),
+            done.stderr.contains(&format!("ok: {file}")),
             "{file} not reported valid:\n{}",
-            done.stdout
+            done.stderr
         );
     }
 }

@@ -272,3 +272,38 @@ pub fn failed_only_on_timing_of_a_busy_machine(result: &serde_json::Value) -> bo
             .iter()
             .all(|s| timing(s["metric"].as_str().unwrap_or("")))
 }
+
+/// `nexus-bench serve` with `args` on a free loopback port; killed on drop.
+pub struct Served {
+    child: Child,
+    /// The URL it printed first (`http://…` or `https://…`).
+    pub url: String,
+}
+
+impl Served {
+    /// Starts it and reads its URL.
+    pub fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nexus-bench serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the served URL");
+        let url = line.trim().to_string();
+        assert!(url.starts_with("http"), "served URL: {url:?}");
+        Served { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

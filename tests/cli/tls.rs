@@ -3,49 +3,14 @@
 //! mTLS), hostile TLS peers (silent, garbage, expired, wrong name) and every shipped scenario
 //! over HTTPS with its SLO verdict.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{BIN, load_lock, result_json, run, run_dir};
+use crate::support::{Served, load_lock, result_json, run, run_dir};
 use crate::tls_support::peers::Peer;
 use crate::tls_support::pki::Pki;
-
-/// `nexus-bench serve` with `args` on a free loopback port; killed on drop.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start(args: &[&str]) -> Served {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nexus-bench serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the served URL");
-        let url = line.trim().to_string();
-        assert!(url.starts_with("https://"), "served URL: {url:?}");
-        Served { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Writes a scenario for `url` (a closed model of `users` for `secs`), with `target` lines
 /// (TOML inside `[target]`, before `[target.tls]`) and `tls` lines, asking for error rate

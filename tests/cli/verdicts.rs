@@ -244,9 +244,9 @@ fn no_slos_and_one_success_exits_0_with_the_warning() {
     let validate = run(&["validate", path_str(&file)], Duration::from_secs(20));
     assert_eq!(validate.code(), 0, "{}", validate.stderr);
     assert!(
-        validate.stdout.contains("default = false"),
+        validate.stderr.contains("default = false"),
         "{}",
-        validate.stdout
+        validate.stderr
     );
     let done = run(
         &["run", path_str(&file), "--out", path_str(quiet.path())],
@@ -317,8 +317,8 @@ fn compare_of_two_3_second_runs_is_inconclusive_and_exits_2() {
         done.stdout,
         done.stderr
     );
-    assert!(done.stdout.contains("Inconclusive"), "{}", done.stdout);
-    assert!(done.stdout.contains("run at least"), "{}", done.stdout);
+    assert!(done.stderr.contains("Inconclusive"), "{}", done.stderr);
+    assert!(done.stderr.contains("run at least"), "{}", done.stderr);
 }
 
 /// A server that answers 200 when the request body is valid JSON, 400 otherwise, and

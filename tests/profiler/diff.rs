@@ -114,12 +114,12 @@ fn a_cpu_burn_tops_the_profile_diff() {
         .arg("--force")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let first_row = stdout
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first_row = stderr
         .lines()
         .skip_while(|l| !l.starts_with("| function | self before"))
         .nth(2)
-        .unwrap_or_else(|| panic!("no diff table from compare:\n{stdout}"));
-    assert!(first_row.contains("nexus_fault_burn_cpu"), "{stdout}");
+        .unwrap_or_else(|| panic!("no diff table from compare:\n{stderr}"));
+    assert!(first_row.contains("nexus_fault_burn_cpu"), "{stderr}");
     assert!(second.join("target-diff.svg").is_file());
 }
