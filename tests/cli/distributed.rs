@@ -490,6 +490,7 @@ fn a_late_instance_exits_3_without_load_and_bad_instances_exit_2() {
         "instance 1: start: 1",
         "instance 2: start: 0",
     ] {
-        assert!(done.stdout.contains(line), "{line:?} in\n{}", done.stdout);
+        // What validate prints is for people: stderr.
+        assert!(done.stderr.contains(line), "{line:?} in\n{}", done.stderr);
     }
 }
