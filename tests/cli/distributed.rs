@@ -9,64 +9,44 @@
 //! instance's SLOs never fail it.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nexus_bench::plan::{Arrivals, Profile, Stage};
 use serde_json::Value;
 
-use crate::support::{BIN, Finished, load_lock, result_json, run, run_dir, spawn_command};
+use crate::support::{BIN, Finished, Served, load_lock, result_json, run, run_dir, spawn_command};
 
-/// `nexus-bench serve --api all` on a free loopback port; killed on drop.
-struct Served {
-    child: Child,
-    url: String,
+/// `nexus-bench serve --api all` on a free loopback port (plain HTTP); killed on drop.
+fn serve_all() -> Served {
+    let served = Served::start(&["--api", "all"]);
+    assert!(
+        served.url.starts_with("http://127.0.0.1:"),
+        "served URL: {:?}",
+        served.url
+    );
+    served
 }
 
-impl Served {
-    fn start() -> Served {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--api", "all", "--addr", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nexus-bench serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the served URL");
-        let url = line.trim().to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "served URL: {url:?}");
-        Served { child, url }
-    }
-
-    /// Distinct keys in the target's cache (after its pending maintenance, so exact).
-    fn cache_entries(&self) -> u64 {
-        let addr = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect to serve");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let req = format!(
-            "POST /api/v1/cache/optimize HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        );
-        std::io::Write::write_all(&mut stream, req.as_bytes()).expect("send");
-        let mut resp = String::new();
-        std::io::Read::read_to_string(&mut stream, &mut resp).expect("read");
-        let body = resp.split("\r\n\r\n").nth(1).expect("a body");
-        let stats: Value = serde_json::from_str(body).expect("JSON stats");
-        stats["entries"].as_u64().expect("entries")
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Distinct keys in the cache of the target at `served` (after its pending maintenance, so
+/// exact).
+fn cache_entries(served: &Served) -> u64 {
+    let addr = served.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to serve");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let req = format!(
+        "POST /api/v1/cache/optimize HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    std::io::Write::write_all(&mut stream, req.as_bytes()).expect("send");
+    let mut resp = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut resp).expect("read");
+    let body = resp.split("\r\n\r\n").nth(1).expect("a body");
+    let stats: Value = serde_json::from_str(body).expect("JSON stats");
+    stats["entries"].as_u64().expect("entries")
 }
 
 /// The load: 50/s rising to 200/s over 1 s, then 1 s at 200/s (a start level and a ramp).
@@ -259,7 +239,7 @@ fn three_instances_send_exactly_the_single_schedule() {
     // 50 t + 75 t² over the first second, then 200/s.
     assert_eq!(scheduled, 325);
 
-    let served = Served::start();
+    let served = serve_all();
     let scenario = scenario(dir.path(), &served.url);
     let out = dir.path().join("single");
     let single = run(
@@ -284,14 +264,14 @@ fn three_instances_send_exactly_the_single_schedule() {
     assert_eq!(single["instances"][0]["instances"].as_u64(), Some(1));
     let single_sets = single_names["set"];
     assert_eq!(
-        served.cache_entries(),
+        cache_entries(&served),
         single_sets,
         "one key per set request"
     );
     drop(served);
 
     // Kubernetes: JOB_COMPLETION_INDEX and --instances, one agreed start and run id.
-    let served = Served::start();
+    let served = serve_all();
     let scenario = self::scenario(dir.path(), &served.url);
     let start_ms = now_ms() + 5_000;
     let start = start_ms.to_string();
@@ -347,7 +327,7 @@ fn three_instances_send_exactly_the_single_schedule() {
     // Instances never share a row: every set request wrote its own key.
     let sets: u64 = k8s.iter().map(|r| counts(r).0["set"]).sum();
     assert_eq!(
-        served.cache_entries(),
+        cache_entries(&served),
         sets,
         "distinct CSV rows across instances"
     );
@@ -355,7 +335,7 @@ fn three_instances_send_exactly_the_single_schedule() {
 
     // Slurm: SLURM_PROCID and SLURM_NTASKS, an RFC 3339 start; the run id derives from
     // the scenario's hash and that start, the same on every instance.
-    let served = Served::start();
+    let served = serve_all();
     let scenario = self::scenario(dir.path(), &served.url);
     let start_ms = (now_ms() / 1000 + 6) * 1000;
     let start = nexus_bench::result::rfc3339_ms(start_ms);
@@ -398,7 +378,7 @@ fn closed_scenario(dir: &Path, url: &str, users: u32) -> PathBuf {
 fn an_instance_runs_without_users_and_never_fails_on_slos() {
     let _lock = load_lock();
     let dir = tempfile::tempdir().expect("temp dir");
-    let served = Served::start();
+    let served = serve_all();
     let scenario = closed_scenario(dir.path(), &served.url, 2);
     let s = scenario.to_str().expect("UTF-8");
     let run_one = |tag: &str, extra: &[&str]| -> (Finished, Value) {
@@ -438,7 +418,7 @@ fn an_instance_runs_without_users_and_never_fails_on_slos() {
 #[test]
 fn a_late_instance_exits_3_without_load_and_bad_instances_exit_2() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let served = Served::start();
+    let served = serve_all();
     let scenario = closed_scenario(dir.path(), &served.url, 2);
     let s = scenario.to_str().expect("UTF-8");
     let out = dir.path().join("late");

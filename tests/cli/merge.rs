@@ -6,49 +6,16 @@
 //! --start-at`); the other test marks plain runs' results as instances (`run_id`,
 //! `instances`) so it can also judge them unsplit (from logs) and set a saturated one.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{BIN, Running, load_lock, repo, result_json, run, run_dir, spawn};
+use crate::support::{BIN, Running, Served, load_lock, repo, result_json, run, run_dir, spawn};
 
 const SCENARIO: &str = "fixtures/scenarios/e2e/split_cache.toml";
 const WITHIN: Duration = Duration::from_secs(60);
-
-/// `nexus-bench serve --api cache` on a free loopback port; killed on drop.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start() -> Served {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--api", "cache", "--addr", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nexus-bench serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the served URL");
-        let url = line.trim().to_string();
-        assert!(url.starts_with("http://"), "served URL: {url:?}");
-        Served { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One generator process of the run, writing under `out` and printing its frames, with
 /// `split` arguments (`--instance …`) when given.
@@ -100,7 +67,7 @@ fn read(path: &Path) -> String {
 #[test]
 fn killing_one_instance_fails_the_merge_and_names_it() {
     let _lock = load_lock();
-    let served = Served::start();
+    let served = Served::start(&["--api", "cache"]);
     let tmp = tempfile::tempdir().unwrap();
     let outs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("i{i}"))).collect();
     // A real split run: instances 0..2 of run `run-k`, one agreed start.
@@ -220,7 +187,7 @@ fn prefixed(pod: &str, text: &str) -> Vec<String> {
 #[test]
 fn complete_instances_pass_from_files_and_logs_and_a_saturated_one_is_unjudgeable() {
     let _lock = load_lock();
-    let served = Served::start();
+    let served = Served::start(&["--api", "cache"]);
     let tmp = tempfile::tempdir().unwrap();
     let outs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("i{i}"))).collect();
     let runs: Vec<Running> = outs.iter().map(|o| instance(o, &served.url, &[])).collect();
